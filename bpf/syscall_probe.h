@@ -1,0 +1,48 @@
+// Syscall probe loader: userspace half of bpf/syscall_probe.bpf.c.
+//
+// Contract: one SyscallProbe per recording, driven by one thread. open()
+// loads and attaches the CO-RE programs (tp_btf first, raw_tp fallback), and
+// on failure returns nullptr with a one-line reason and one of the exit codes
+// from analyzer/exit_codes.h (3 no privilege, 4 no BTF, 5 load/attach). Once
+// open, only tgids added with trace_tgid() (and their descendants, followed
+// in the kernel at fork) produce records.
+#pragma once
+
+#include <hakmem/syscall_record.h>
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace hk::bpf {
+
+struct ProbeOptions {
+  uint32_t ringbuf_bytes = 16u << 20;  // BPF ring buffer size, power of two
+  bool user_stacks = true;             // collect bpf_get_stackid user stacks
+};
+
+class SyscallProbe {
+ public:
+  static std::unique_ptr<SyscallProbe> open(const ProbeOptions& opts,
+                                            std::string* why, int* exit_code);
+  ~SyscallProbe();
+
+  bool trace_tgid(pid_t tgid);  // seed the traced-tgid map
+  // Calls cb for each record available within timeout_ms; returns the number
+  // of records, or -errno.
+  int poll(int timeout_ms, const std::function<void(const hk_sys_record&)>& cb);
+  uint64_t lost() const;  // sum of the per-CPU reserve-failure counters
+  // Resolves a stack id to user addresses (empty if unknown).
+  std::vector<uint64_t> stack(int32_t stack_id) const;
+
+ private:
+  SyscallProbe() = default;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace hk::bpf

@@ -1,0 +1,43 @@
+// Event ring writer: the allocator's side of the shared-memory event ring.
+//
+// Contract: the allocator calls hk::emit() from its slow paths only, on any
+// thread. When no ring was asked for (HAKMEM_RING unset) emit() is one
+// predictable branch on a global. When a ring is open, emit() is lock-free and
+// never blocks or spins on the reader: a full ring drops (stream mode) or
+// overwrites the oldest slot (flight mode), as ring_format.h describes.
+// Nothing here allocates through malloc, uses stdio or throws.
+//
+// Lifecycle: ring_init() once from the allocator's init; ring_after_fork_child()
+// from the pthread_atfork child handler (a child gets its own ring).
+#pragma once
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <hakmem/events.h>
+
+namespace hk {
+
+struct RingWriter;
+extern RingWriter* g_ring;  // null unless a ring is open
+
+// Reads HAKMEM_RING, HAKMEM_RING_SIZE and HAKMEM_RING_MODE and opens the
+// ring. On any refusal prints one line to stderr (with write(2)) and leaves
+// g_ring null: the program keeps running without a ring.
+void ring_init();
+
+// In the child after fork: forget the parent's ring (without unmapping
+// anything the parent still owns) and open the child's own.
+void ring_after_fork_child(pid_t parent);
+
+void ring_emit_slow(uint16_t type, uint8_t cls, uint8_t reason, uint64_t addr,
+                    uint64_t len, uint64_t a, uint64_t b, uint64_t c);
+
+inline void emit(uint16_t type, uint8_t cls = HK_CLASS_NONE, uint8_t reason = 0,
+                 uint64_t addr = 0, uint64_t len = 0, uint64_t a = 0,
+                 uint64_t b = 0, uint64_t c = 0) {
+  if (__builtin_expect(g_ring != nullptr, 0))
+    ring_emit_slow(type, cls, reason, addr, len, a, b, c);
+}
+
+}  // namespace hk
