@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The README's main command: installs what is missing, builds, then tells the
+# seed's story on examples/bench_random_mixed. It records the workload with
+# the TLS SLL drain off (the Phase 9 bug, on purpose) and on (the fix),
+# prints both diagnoses and the before/after diff.
+#   scripts/demo.sh [ITERS WS SEED]     (default: the seed's 200000 4096 1234567)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${HAKMEM_BUILD_DIR:-$root/build}
+"$root/scripts/install-deps.sh"
+"$root/scripts/build.sh"
+
+analyze="$build/analyzer/hakmem-analyze"
+bench="$build/examples/bench_random_mixed"
+args=("${@:-200000 4096 1234567}")
+read -r -a args <<<"${args[*]}"
+out="$root/out"
+mkdir -p "$out"
+
+bpf=()
+if [[ $(id -u) -ne 0 ]]; then
+  echo "demo: not root, so the kernel probe is off (--no-bpf); run as root for the syscall view" >&2
+  bpf=(--no-bpf)
+fi
+
+record() {  # record NAME DRAIN_INTERVAL
+  echo "== recording $1: HAKMEM_TLS_SLL_DRAIN_INTERVAL=$2 bench_random_mixed ${args[*]}"
+  HAKMEM_TLS_SLL_DRAIN_INTERVAL=$2 "$analyze" record "${bpf[@]}" -o "$out/$1.trace" -- "$bench" "${args[@]}"
+}
+record drain-off 0
+record drain-on 1024
+
+for t in drain-off drain-on; do
+  echo
+  echo "== report: $t"
+  "$analyze" report "$out/$t.trace"
+done
+echo
+echo "== diff: drain-off -> drain-on"
+"$analyze" diff "$out/drain-off.trace" "$out/drain-on.trace"
