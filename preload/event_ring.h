@@ -30,6 +30,11 @@ void ring_init();
 // anything the parent still owns) and open the child's own.
 void ring_after_fork_child(pid_t parent);
 
+// The allocator's configuration, logged as HK_EV_CONFIG now (if a ring is
+// open) and again as each later ring (a forked child's) opens.
+void ring_set_config(uint64_t drain_interval, uint64_t lru_cap, uint64_t sll_cap,
+                     uint64_t ss_size, uint64_t slab_size);
+
 void ring_emit_slow(uint16_t type, uint8_t cls, uint8_t reason, uint64_t addr,
                     uint64_t len, uint64_t a, uint64_t b, uint64_t c);
 

@@ -1,0 +1,413 @@
+// Event ring writer. Layout and protocol: include/hakmem/ring_format.h.
+//
+// Runs inside libhakmem.so: libc only, no malloc, no stdio, no locks. All
+// state lives in static storage and in the shared mapping.
+#include "event_ring.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <hakmem/ring_format.h>
+
+#include "os_memory.h"
+
+namespace hk {
+
+struct RingWriter {
+  hk_ring_header* hdr;
+  hk_event* slots;
+  uint64_t mask;
+  size_t map_len;
+  uint32_t mode;
+};
+
+RingWriter* g_ring = nullptr;
+
+namespace {
+
+RingWriter s_writer;
+
+struct RingConfig {
+  bool set;
+  uint64_t drain_interval, lru_cap, sll_cap, ss_size, slab_size;
+};
+RingConfig s_config;
+
+__thread uint32_t t_tid __attribute__((tls_model("initial-exec")));
+
+uint64_t now_ns(clockid_t clock) {
+  timespec ts;
+  clock_gettime(clock, &ts);
+  return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
+}
+
+uint32_t current_tid() {
+  if (__builtin_expect(t_tid == 0, 0)) t_tid = uint32_t(gettid());
+  return t_tid;
+}
+
+// --- refusal messages: write(2) only, no stdio, no strerror (it may
+// allocate for its translation lookup). ---
+
+struct Line {
+  char buf[512];
+  size_t n = 0;
+  void put(const char* s) {
+    while (*s && n < sizeof buf - 1) buf[n++] = *s++;
+  }
+  void put_u64(uint64_t v) {
+    char tmp[24];
+    size_t k = 0;
+    do tmp[k++] = char('0' + v % 10); while ((v /= 10) != 0);
+    while (k > 0 && n < sizeof buf - 1) buf[n++] = tmp[--k];
+  }
+  void emit() {
+    buf[n++] = '\n';
+    ssize_t w = write(2, buf, n);
+    (void)w;
+  }
+};
+
+const char* errno_text(int e) {
+  switch (e) {
+    case EEXIST: return "already exists (a ring is never reused)";
+    case ELOOP: return "is a symlink";
+    case EACCES: return "permission denied";
+    case ENOENT: return "directory does not exist";
+    case ENOSPC: return "no space left";
+    case ENOMEM: return "out of memory";
+    case ENAMETOOLONG: return "name too long";
+    case ENOTDIR: return "a path component is not a directory";
+    default: return nullptr;
+  }
+}
+
+void refuse(const char* what, const char* path, int err) {
+  Line l;
+  l.put("hakmem: event ring ");
+  if (path) {
+    l.put(path);
+    l.put(": ");
+  }
+  l.put(what);
+  if (err) {
+    l.put(": ");
+    if (const char* t = errno_text(err)) {
+      l.put(t);
+    } else {
+      l.put("errno ");
+      l.put_u64(uint64_t(err));
+    }
+  }
+  l.put("; continuing without a ring");
+  l.emit();
+}
+
+// --- configuration from the environment ---
+
+struct Settings {
+  char path[4096];
+  uint64_t capacity;
+  uint32_t mode;
+};
+
+bool append_str(char* out, size_t cap, size_t& n, const char* s) {
+  while (*s) {
+    if (n + 1 >= cap) return false;
+    out[n++] = *s++;
+  }
+  out[n] = '\0';
+  return true;
+}
+
+bool append_u64(char* out, size_t cap, size_t& n, uint64_t v) {
+  char tmp[24];
+  size_t k = 0;
+  do tmp[k++] = char('0' + v % 10); while ((v /= 10) != 0);
+  char rev[24];
+  for (size_t i = 0; i < k; i++) rev[i] = tmp[k - 1 - i];
+  rev[k] = '\0';
+  return append_str(out, cap, n, rev);
+}
+
+// Expands %p, %t and %%; without %p appends ".<pid>.<mono_ns>" so that every
+// process image (fork child, exec'd program) gets a name of its own.
+bool build_path(const char* tmpl, char* out, size_t cap) {
+  const uint64_t pid = uint64_t(getpid());
+  const uint64_t mono = now_ns(CLOCK_MONOTONIC);
+  size_t n = 0;
+  out[0] = '\0';
+  bool has_pid = false;
+  for (const char* s = tmpl; *s; s++) {
+    bool ok = true;
+    if (s[0] == '%' && s[1] == 'p') {
+      ok = append_u64(out, cap, n, pid);
+      has_pid = true;
+      s++;
+    } else if (s[0] == '%' && s[1] == 't') {
+      ok = append_u64(out, cap, n, mono);
+      s++;
+    } else if (s[0] == '%' && s[1] == '%') {
+      ok = append_str(out, cap, n, "%");
+      s++;
+    } else {
+      const char one[2] = {*s, '\0'};
+      ok = append_str(out, cap, n, one);
+    }
+    if (!ok) return false;
+  }
+  if (!has_pid) {
+    if (!append_str(out, cap, n, ".") || !append_u64(out, cap, n, pid) ||
+        !append_str(out, cap, n, ".") || !append_u64(out, cap, n, mono))
+      return false;
+  }
+  return true;
+}
+
+// HAKMEM_RING_SIZE: bytes of slots with an optional K/M/G suffix.
+bool parse_size(const char* s, uint64_t& slots) {
+  if (!*s) return false;
+  uint64_t v = 0;
+  const char* p = s;
+  for (; *p >= '0' && *p <= '9'; p++) {
+    if (v > (UINT64_MAX - 9) / 10) return false;
+    v = v * 10 + uint64_t(*p - '0');
+  }
+  if (p == s) return false;
+  unsigned shift = 0;
+  if (*p == 'k' || *p == 'K') shift = 10, p++;
+  else if (*p == 'm' || *p == 'M') shift = 20, p++;
+  else if (*p == 'g' || *p == 'G') shift = 30, p++;
+  if (*p != '\0') return false;
+  if (v > (HK_RING_MAX_CAPACITY * HK_RING_RECORD_SIZE) >> shift) v = HK_RING_MAX_CAPACITY * HK_RING_RECORD_SIZE;
+  else v <<= shift;
+  uint64_t want = (v + HK_RING_RECORD_SIZE - 1) / HK_RING_RECORD_SIZE;
+  uint64_t c = HK_RING_MIN_CAPACITY;
+  while (c < want && c < HK_RING_MAX_CAPACITY) c <<= 1;
+  slots = c;
+  return true;
+}
+
+bool read_settings(Settings& st) {
+  const char* tmpl = getenv("HAKMEM_RING");
+  if (!tmpl || !*tmpl) return false;
+  if (!build_path(tmpl, st.path, sizeof st.path)) {
+    refuse("HAKMEM_RING is too long", nullptr, 0);
+    return false;
+  }
+  st.capacity = HK_RING_DEFAULT_CAPACITY;
+  if (const char* sz = getenv("HAKMEM_RING_SIZE"); sz && *sz) {
+    if (!parse_size(sz, st.capacity)) {
+      Line l;
+      l.put("hakmem: HAKMEM_RING_SIZE=");
+      l.put(sz);
+      l.put(" is not a size (bytes, optional K/M/G); using the default");
+      l.emit();
+      st.capacity = HK_RING_DEFAULT_CAPACITY;
+    }
+  }
+  st.mode = HK_RING_MODE_STREAM;
+  if (const char* m = getenv("HAKMEM_RING_MODE"); m && *m) {
+    if (strcmp(m, "flight") == 0) {
+      st.mode = HK_RING_MODE_FLIGHT;
+    } else if (strcmp(m, "stream") != 0) {
+      Line l;
+      l.put("hakmem: HAKMEM_RING_MODE=");
+      l.put(m);
+      l.put(" is neither stream nor flight; using stream");
+      l.emit();
+    }
+  }
+  return true;
+}
+
+// --- the append protocol (ring_format.h) ---
+
+// Claims a ticket, or returns false when the record is dropped.
+bool claim_ticket(RingWriter* w, uint64_t& ticket) {
+  hk_ring_header* h = w->hdr;
+  if (w->mode == HK_RING_MODE_FLIGHT) {
+    ticket = __atomic_fetch_add(&h->head, 1, __ATOMIC_RELAXED);
+    return true;
+  }
+  uint64_t t = __atomic_load_n(&h->head, __ATOMIC_RELAXED);
+  for (;;) {
+    // Acquire: the reader copied slot (t - capacity) out before moving tail.
+    const uint64_t tail = __atomic_load_n(&h->tail, __ATOMIC_ACQUIRE);
+    if (t - tail >= w->mask + 1) return false;
+    if (__atomic_compare_exchange_n(&h->head, &t, t + 1, true, __ATOMIC_RELAXED,
+                                    __ATOMIC_RELAXED)) {
+      ticket = t;
+      return true;
+    }
+  }
+}
+
+void append(RingWriter* w, uint16_t type, uint8_t cls, uint8_t reason, uint64_t addr,
+            uint64_t len, uint64_t a, uint64_t b, uint64_t c) {
+  uint64_t t;
+  if (!claim_ticket(w, t) || t > HK_RING_MAX_TICKET) {
+    __atomic_fetch_add(&w->hdr->dropped, 1, __ATOMIC_RELAXED);
+    return;
+  }
+  hk_event* slot = &w->slots[t & w->mask];
+  uint64_t prev = __atomic_load_n(&slot->commit, __ATOMIC_RELAXED);
+  // Only an empty slot or one holding an older committed record may be
+  // taken: a BUSY slot belongs to a stalled writer, an ABANDONED one is
+  // retired, a newer ticket means this record is already a lap too late.
+  const bool free_slot =
+      prev == 0 || (HK_RING_COMMIT_STATE(prev) == HK_SLOT_COMMITTED &&
+                    HK_RING_COMMIT_TICKET(prev) < t);
+  const uint64_t busy = HK_RING_COMMIT(t, HK_SLOT_BUSY);
+  if (!free_slot || !__atomic_compare_exchange_n(&slot->commit, &prev, busy, false,
+                                                 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+    __atomic_fetch_add(&w->hdr->dropped, 1, __ATOMIC_RELAXED);
+    return;
+  }
+  // Seqlock writer: BUSY is visible before any payload store.
+  __atomic_thread_fence(__ATOMIC_RELEASE);
+  uint64_t* word = reinterpret_cast<uint64_t*>(slot);
+  const uint64_t packed = uint64_t(current_tid()) | (uint64_t(type) << 32) |
+                          (uint64_t(cls) << 48) | (uint64_t(reason) << 56);
+  __atomic_store_n(&word[1], now_ns(CLOCK_MONOTONIC), __ATOMIC_RELAXED);
+  __atomic_store_n(&word[2], packed, __ATOMIC_RELAXED);
+  __atomic_store_n(&word[3], addr, __ATOMIC_RELAXED);
+  __atomic_store_n(&word[4], len, __ATOMIC_RELAXED);
+  __atomic_store_n(&word[5], a, __ATOMIC_RELAXED);
+  __atomic_store_n(&word[6], b, __ATOMIC_RELAXED);
+  __atomic_store_n(&word[7], c, __ATOMIC_RELAXED);
+  // A CAS, not a store: if the reader retired the slot while this writer
+  // stalled, the record is already counted as torn and must stay unpublished.
+  uint64_t expect = busy;
+  __atomic_compare_exchange_n(&slot->commit, &expect, HK_RING_COMMIT(t, HK_SLOT_COMMITTED),
+                              false, __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+}
+
+void emit_config(RingWriter* w) {
+  if (!s_config.set) return;
+  append(w, HK_EV_CONFIG, HK_CLASS_NONE, 0, s_config.drain_interval, s_config.lru_cap,
+         s_config.sll_cap, s_config.ss_size, s_config.slab_size);
+}
+
+// Creates, sizes, maps and initialises a ring into `w`. False (after one
+// stderr line) when there is no ring to write.
+bool open_ring(RingWriter& w, pid_t ppid) {
+  Settings st;
+  if (!read_settings(st)) return false;
+  const int fd = open(st.path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    const int err = errno;
+    struct stat sb;
+    if (err == EEXIST && lstat(st.path, &sb) == 0 && S_ISLNK(sb.st_mode))
+      refuse("refused", st.path, ELOOP);
+    else
+      refuse("cannot be created", st.path, err);
+    return false;
+  }
+  const size_t len = HK_RING_HEADER_SIZE + st.capacity * HK_RING_RECORD_SIZE;
+  void* map = nullptr;
+  int err = 0;
+  if (ftruncate(fd, off_t(len)) != 0) {
+    err = errno;
+  } else {
+    map = os_map_file(len, fd, HK_OS_RING);
+    if (!map) err = errno;
+  }
+  close(fd);
+  if (!map) {
+    unlink(st.path);
+    refuse("cannot be sized or mapped", st.path, err);
+    return false;
+  }
+  auto* h = static_cast<hk_ring_header*>(map);
+  h->version = HK_RING_VERSION;
+  h->header_size = HK_RING_HEADER_SIZE;
+  h->record_size = HK_RING_RECORD_SIZE;
+  h->mode = st.mode;
+  h->capacity = st.capacity;
+  h->pid = uint32_t(getpid());
+  h->ppid = uint32_t(ppid);
+  h->clock_id = CLOCK_MONOTONIC;
+  h->events_version = HK_EVENTS_VERSION;
+  h->start_mono_ns = now_ns(CLOCK_MONOTONIC);
+  h->start_realtime_ns = now_ns(CLOCK_REALTIME);
+  h->writer_state = HK_RING_STATE_OPEN;
+  __atomic_store_n(&h->magic, HK_RING_MAGIC, __ATOMIC_RELEASE);
+
+  w.hdr = h;
+  w.slots = reinterpret_cast<hk_event*>(static_cast<char*>(map) + HK_RING_HEADER_SIZE);
+  w.mask = st.capacity - 1;
+  w.map_len = len;
+  w.mode = st.mode;
+  return true;
+}
+
+// The ring's own mmap went through os_map_file before any ring existed to
+// record it in; log it now so the kernel's view of it can be joined.
+void emit_own_mapping(RingWriter* w) {
+  const uint64_t base = uint64_t(reinterpret_cast<uintptr_t>(w->hdr));
+  append(w, HK_EV_OS_MMAP, HK_CLASS_NONE, HK_OS_RING, base, w->map_len, base, 0, 0);
+}
+
+// Marks a ring whose writer got as far as exit(); its absence tells the
+// reader the process was killed, crashed, _exit()ed or exec'd. Runs late so
+// that most of the allocator's exit-time events precede it.
+__attribute__((destructor(101))) void mark_exited() {
+  if (RingWriter* w = g_ring)
+    __atomic_fetch_or(&w->hdr->writer_state, HK_RING_STATE_EXITED, __ATOMIC_RELEASE);
+}
+
+}  // namespace
+
+void ring_init() {
+  static bool done = false;
+  if (done) return;
+  done = true;
+  if (!open_ring(s_writer, getppid())) return;
+  __atomic_store_n(&g_ring, &s_writer, __ATOMIC_RELEASE);
+  emit_own_mapping(&s_writer);
+  emit_config(&s_writer);
+}
+
+void ring_after_fork_child(pid_t parent) {
+  t_tid = 0;  // the forking thread has a new tid in the child
+  RingWriter* old = g_ring;
+  g_ring = nullptr;
+  RingWriter parent_view{};
+  if (old) {
+    parent_view = *old;
+    // The parent cannot learn the child's pid in its atfork handler, so the
+    // child files the fork in the parent's ring: one record claimed through
+    // the same lock-free protocol, the child's only write there.
+    append(&parent_view, HK_EV_FORK, HK_CLASS_NONE, 0, uint64_t(getpid()), 0,
+           uint64_t(parent), 0, 0);
+  }
+  if (open_ring(s_writer, parent)) {
+    // First record: ties this ring to the parent's.
+    append(&s_writer, HK_EV_FORK, HK_CLASS_NONE, 0, uint64_t(getpid()), 0, uint64_t(parent),
+           0, 0);
+    g_ring = &s_writer;
+    emit_own_mapping(&s_writer);
+    emit_config(&s_writer);
+  }
+  // Only this process's view goes away; the parent's mapping is untouched.
+  if (old) os_unmap(parent_view.hdr, parent_view.map_len, HK_OS_RING);
+}
+
+void ring_set_config(uint64_t drain_interval, uint64_t lru_cap, uint64_t sll_cap,
+                     uint64_t ss_size, uint64_t slab_size) {
+  s_config = RingConfig{true, drain_interval, lru_cap, sll_cap, ss_size, slab_size};
+  if (RingWriter* w = g_ring) emit_config(w);
+}
+
+void ring_emit_slow(uint16_t type, uint8_t cls, uint8_t reason, uint64_t addr, uint64_t len,
+                    uint64_t a, uint64_t b, uint64_t c) {
+  if (RingWriter* w = g_ring) append(w, type, cls, reason, addr, len, a, b, c);
+}
+
+}  // namespace hk
