@@ -1,0 +1,482 @@
+#!/usr/bin/env python3
+"""Side-by-side allocator benchmark for issue 6 (scripts/bench.sh calls it).
+
+Runs every workload in examples/ under glibc, mimalloc, jemalloc, tcmalloc and
+hakmem, each preloaded with LD_PRELOAD, and hakmem once more with a recorder
+attached (`hakmem-analyze record`, ring and probe) when that is available.
+
+- Runs alternate: for each workload, every repetition runs each allocator
+  once, in an order that rotates with the repetition, so drift on a shared
+  machine hits every allocator alike. The table shows medians.
+- Per run: the program's own result (ops/s, or seconds when that is all it
+  prints) and peak RSS (ru_maxrss from wait4, as /usr/bin/time -f %M reports).
+- Memory syscalls (mmap, munmap, mremap, madvise, brk; whole process, the
+  loader's included) come from ONE separate `strace -f -c` run per allocator
+  and workload, plus one at a tenth of the operations: if the count grows
+  with the operation count rather than with the footprint, it shows.
+
+Prints one table and writes the same data as JSON. Standard library only.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+LIBDIR = "/usr/lib/x86_64-linux-gnu"
+PEER_LIBS = {
+    "glibc": None,
+    "mimalloc": f"{LIBDIR}/libmimalloc.so.2",
+    "jemalloc": f"{LIBDIR}/libjemalloc.so.2",
+    "tcmalloc": f"{LIBDIR}/libtcmalloc_minimal.so.4",
+}
+PEERS = list(PEER_LIBS)
+HAKMEM = "hakmem"
+RECORDED = "hakmem+rec"  # hakmem under `hakmem-analyze record` (ring + probe)
+MEMORY_SYSCALLS = ("mmap", "munmap", "mremap", "madvise", "brk")
+SMALL = 10  # the syscall-scaling run does 1/SMALL of the operations
+SPEED_GOAL_1040 = 1.2  # issue 6: random_mixed 16..1040 >= 1.2x mimalloc
+RSS_GOAL = 1.25        # issue 6: peak RSS <= 1.25x the best peer's
+RECORDER_GOAL = 0.03   # issue 6: recorder attached costs at most 3%
+
+
+class Workload:
+    """One program invocation. `ops_arg` indexes the argument that sets the
+    amount of work (None: the program has no such knob), so that the syscall
+    run can be scaled down to 1/SMALL of the operations."""
+
+    def __init__(self, name, program, full, quick, ops_arg):
+        self.name, self.program = name, program
+        self.full, self.quick, self.ops_arg = full, quick, ops_arg
+
+    def args(self, quick, divisor=1):
+        args = list(self.quick if quick else self.full)
+        if divisor > 1:
+            args[self.ops_arg] = str(max(1, int(args[self.ops_arg]) // divisor))
+        return args
+
+
+def random_mixed(lo, hi):
+    return Workload(f"random_mixed_{lo}_{hi}", "bench_random_mixed",
+                    ["20000000", "400", "1234567", str(lo), str(hi)],
+                    ["1000000", "400", "1234567", str(lo), str(hi)], 0)
+
+
+WORKLOADS = [
+    random_mixed(16, 1040),
+    random_mixed(16, 2048),
+    random_mixed(16, 32768),
+    Workload("random_mixed_seed", "bench_random_mixed",
+             ["200000", "4096", "1234567"], ["200000", "4096", "1234567"], 0),
+    Workload("fill_free_all", "fill_free_all", [], [], None),
+    Workload("producer_consumer", "producer_consumer", ["2000000"], ["100000"], 0),
+    Workload("mt_random_mixed_2t", "bench_mt_random_mixed",
+             ["2", "10000000", "400", "1234567"], ["2", "500000", "400", "1234567"], 1),
+    Workload("mt_random_mixed_4t", "bench_mt_random_mixed",
+             ["4", "10000000", "400", "1234567"], ["4", "500000", "400", "1234567"], 1),
+    Workload("large_block_loop", "large_block_loop", ["100000", "1"], ["2000", "1"], 0),
+    Workload("larson", "larson", ["4", "200"], ["4", "10"], 1),
+]
+
+NUMBER = r"([0-9]+(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?)"
+OPS_RE = re.compile(r"ops/s\s*[=:]\s*" + NUMBER)
+SECONDS_RE = re.compile(r"\bseconds\s*[=:]\s*" + NUMBER)
+
+
+def parse_result(output):
+    """(metric, value) from the program's result line: ops/s when printed
+    (higher is better), else seconds (lower is better); (None, None) if
+    neither is there."""
+    lines = output.splitlines()
+    for regex, metric in ((OPS_RE, "ops/s"), (SECONDS_RE, "seconds")):
+        for line in reversed(lines):
+            m = regex.search(line)
+            if m:
+                return metric, float(m.group(1))
+    return None, None
+
+
+def run(cmd, env, timeout):
+    """Runs cmd to completion; returns (exit code or "timeout", output, peak
+    RSS in KiB).
+
+    The RSS comes from /usr/bin/time -f %M. Python's own wait4() would not do:
+    the kernel carries the high-water mark of the process that exec()s, so a
+    child spawned from Python starts at Python's RSS; /usr/bin/time forks
+    from a process a few MiB small."""
+    with tempfile.NamedTemporaryFile(suffix=".rss") as rss_file:
+        timed = ["/usr/bin/time", "-f", "%M", "-o", rss_file.name] + cmd
+        try:
+            proc = subprocess.run(timed, env=env, stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return "timeout", "", 0
+        out = proc.stdout.decode(errors="replace")
+        # time writes "Command exited with non-zero status N" before %M.
+        lines = open(rss_file.name, encoding="utf-8").read().split()
+        rss = int(lines[-1]) if lines and lines[-1].isdigit() else 0
+        return proc.returncode, out, rss
+
+
+class Allocators:
+    """Knows how to start a program under each allocator."""
+
+    def __init__(self, build, trace):
+        self.build = build
+        self.hakmem_lib = os.path.join(build, "preload", "libhakmem.so")
+        self.analyzer = os.path.join(build, "analyzer", "hakmem-analyze")
+        self.trace = trace
+
+    def lib(self, name):
+        return self.hakmem_lib if name in (HAKMEM, RECORDED) else PEER_LIBS[name]
+
+    @staticmethod
+    def env():
+        return {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
+
+    def command(self, name, program_cmd):
+        """The command line that runs program_cmd under allocator `name`.
+        env(1) puts the preload on the program alone, not on /usr/bin/time."""
+        if name == RECORDED:
+            return [self.analyzer, "record", "-o", self.trace, "--"] + program_cmd
+        lib = self.lib(name)
+        return (["env", f"LD_PRELOAD={lib}"] if lib else []) + program_cmd
+
+    def discard_trace(self):
+        """Traces are only a by-product here; keep /tmp from filling up."""
+        if os.path.exists(self.trace):
+            os.remove(self.trace)
+
+    def missing(self, name):
+        """Why an allocator cannot run here, or None."""
+        lib = self.lib(name)
+        if lib and not os.path.exists(lib):
+            return f"{lib} not found"
+        if name == RECORDED:
+            if not os.access(self.analyzer, os.X_OK):
+                return f"{self.analyzer} not found"
+            code, out, _ = run(self.command(name, ["/bin/true"]), self.env(), 60)
+            self.discard_trace()
+            if code != 0:
+                last = out.strip().splitlines()[-1] if out.strip() else ""
+                return f"`hakmem-analyze record -- /bin/true` failed (exit {code}): {last}"
+        return None
+
+
+def count_memory_syscalls(allocators, name, cmd, timeout):
+    """One `strace -f -c` run; returns {syscall: calls} for MEMORY_SYSCALLS
+    plus "total", or {"error": why}."""
+    with tempfile.NamedTemporaryFile(suffix=".strace") as summary:
+        strace = ["strace", "-f", "-c", "-o", summary.name,
+                  "-e", "trace=" + ",".join(MEMORY_SYSCALLS)]
+        # -E rather than env(1): env's own loader mmaps would be counted too.
+        lib = allocators.lib(name)
+        if lib:
+            strace += ["-E", f"LD_PRELOAD={lib}"]
+        code, out, _ = run(strace + cmd, allocators.env(), timeout)
+        if code != 0:
+            return {"error": f"exit {code}"}
+        counts = {s: 0 for s in MEMORY_SYSCALLS}
+        for line in open(summary.name, encoding="utf-8", errors="replace"):
+            fields = line.split()
+            # "% time seconds usecs/call calls [errors] syscall"
+            if len(fields) >= 5 and fields[-1] in counts and fields[3].isdigit():
+                counts[fields[-1]] = int(fields[3])
+        counts["total"] = sum(counts[s] for s in MEMORY_SYSCALLS)
+        return counts
+
+
+def speed_ratio(metric, hakmem, other):
+    """How many times faster hakmem is than `other` (>1: hakmem is faster)."""
+    if not hakmem or not other:
+        return None
+    return hakmem / other if metric == "ops/s" else other / hakmem
+
+
+def median(values):
+    return statistics.median(values) if values else None
+
+
+def measure_workload(wl, allocs, allocators, opts, program_dir, log):
+    program = os.path.join(program_dir, wl.program)
+    entry = {"workload": wl.name, "program": wl.program, "args": wl.args(opts.quick),
+             "metric": None, "results": {}}
+    if not os.access(program, os.X_OK):
+        entry["error"] = f"{program} not built"
+        log(f"  {wl.name}: skipped, {entry['error']}")
+        return entry
+    cmd = [program] + wl.args(opts.quick)
+    for a in allocs:
+        entry["results"][a] = {"runs": []}
+
+    for rep in range(opts.reps):
+        order = allocs[rep % len(allocs):] + allocs[:rep % len(allocs)]
+        for a in order:
+            code, out, rss = run(allocators.command(a, cmd), allocators.env(), opts.timeout)
+            allocators.discard_trace()
+            metric, value = parse_result(out) if code == 0 else (None, None)
+            run_entry = {"rep": rep, "exit": code, "value": value, "rss_kib": rss}
+            if code != 0 or value is None:
+                run_entry["output_tail"] = out.strip().splitlines()[-3:]
+                log(f"  {wl.name} {a} rep {rep}: FAILED (exit {code}) "
+                    f"{' | '.join(run_entry['output_tail'])}")
+            else:
+                entry["metric"] = entry["metric"] or metric
+            entry["results"][a]["runs"].append(run_entry)
+        log(f"  {wl.name} rep {rep + 1}/{opts.reps} done")
+
+    if not opts.no_strace:
+        for a in allocs:
+            if a == RECORDED:  # the probe and strace would trace the same calls
+                continue
+            r = entry["results"][a]
+            r["memsys"] = count_memory_syscalls(allocators, a, cmd, opts.timeout * 4)
+            if wl.ops_arg is not None:
+                small = [program] + wl.args(opts.quick, SMALL)
+                r["memsys_small"] = count_memory_syscalls(allocators, a, small,
+                                                          opts.timeout * 4)
+        log(f"  {wl.name} strace runs done")
+
+    for a, r in entry["results"].items():
+        ok = [x for x in r["runs"] if x["value"] is not None]
+        r["median"] = median([x["value"] for x in ok])
+        r["min"] = min((x["value"] for x in ok), default=None)
+        r["max"] = max((x["value"] for x in ok), default=None)
+        r["rss_median_kib"] = median([x["rss_kib"] for x in ok])
+        r["failed_runs"] = len(r["runs"]) - len(ok)
+    hk = entry["results"].get(HAKMEM)
+    for a, r in entry["results"].items():
+        if hk and a != HAKMEM:
+            r["hakmem_speed_ratio"] = speed_ratio(entry["metric"], hk["median"], r["median"])
+            if hk["rss_median_kib"] and r["rss_median_kib"]:
+                r["hakmem_rss_ratio"] = hk["rss_median_kib"] / r["rss_median_kib"]
+    return entry
+
+
+def goals(entries, allocs):
+    """Issue 6's "done when" list, judged on these numbers."""
+    out = []
+
+    def add(workload, goal, value, ok, detail):
+        out.append({"workload": workload, "goal": goal, "value": value,
+                    "pass": ok, "detail": detail})
+
+    if HAKMEM not in allocs:
+        return out
+    for e in entries:
+        res = e["results"]
+        hk = res.get(HAKMEM)
+        if not hk or hk["median"] is None:
+            if not e.get("error"):
+                add(e["workload"], "hakmem runs", None, False, "no successful hakmem run")
+            continue
+        peers = {p: res[p] for p in PEERS if p in res and res[p]["median"] is not None}
+        if e["workload"] == "random_mixed_16_1040" and "mimalloc" in peers:
+            r = peers["mimalloc"]["hakmem_speed_ratio"]
+            add(e["workload"], f">= {SPEED_GOAL_1040}x mimalloc", r, r >= SPEED_GOAL_1040,
+                f"hakmem/mimalloc = {r:.2f}x")
+        if peers:
+            best = min(peers, key=lambda p: peers[p]["hakmem_speed_ratio"])
+            r = peers[best]["hakmem_speed_ratio"]
+            add(e["workload"], ">= 1.0x best peer speed", r, r >= 1.0,
+                f"best peer {best}: hakmem is {r:.2f}x as fast")
+            rss_peers = {p: v for p, v in peers.items() if v["rss_median_kib"]}
+            if rss_peers and hk["rss_median_kib"]:
+                lean = min(rss_peers, key=lambda p: rss_peers[p]["rss_median_kib"])
+                r = hk["rss_median_kib"] / rss_peers[lean]["rss_median_kib"]
+                add(e["workload"], f"RSS <= {RSS_GOAL}x best peer", r, r <= RSS_GOAL,
+                    f"leanest peer {lean}: hakmem RSS is {r:.2f}x")
+        big, small = hk.get("memsys", {}), hk.get("memsys_small", {})
+        if "total" in big and "total" in small:
+            # Footprint is about the same at 1/SMALL of the operations, so a
+            # count that follows the footprint stays flat; allow jitter.
+            ok = big["total"] <= 1.5 * small["total"] + 16
+            add(e["workload"], "memory syscalls flat in op count", big["total"], ok,
+                f"{big['total']} syscalls at full ops, {small['total']} at 1/{SMALL}")
+        rec = res.get(RECORDED)
+        if rec and rec["median"] is not None:
+            r = speed_ratio(e["metric"], rec["median"], hk["median"])
+            add(e["workload"], f"recorder within {RECORDER_GOAL:.0%}", r,
+                r >= 1 - RECORDER_GOAL, f"traced runs at {r:.3f}x untraced speed")
+    return out
+
+
+def fmt_value(metric, v):
+    if v is None:
+        return "FAIL"
+    if metric == "seconds":
+        return f"{v:.3f} s"
+    return f"{v / 1e6:.2f}M" if v >= 1e5 else f"{v:.0f}"
+
+
+def fmt_ratio(r):
+    return "-" if r is None else f"{r:.2f}x"
+
+
+def fmt_memsys(r):
+    big, small = r.get("memsys"), r.get("memsys_small")
+    if not big:
+        return "-"
+    if "error" in big:
+        return "err"
+    return f"{big['total']}" + (f" ({small['total']})" if small and "total" in small else "")
+
+
+def print_table(entries, allocs, opts, notes):
+    has_hk = HAKMEM in allocs
+    header = ["workload", "allocator", "median", "spread", "hakmem speed x",
+              "RSS MiB", "hakmem RSS x", f"mem syscalls (1/{SMALL} ops)"]
+    rows = []
+    for e in entries:
+        if e.get("error"):
+            notes = notes + [f"{e['workload']} skipped: {e['error']}"]
+            continue
+        unit = "ops/s" if e["metric"] != "seconds" else "seconds"
+        for a in allocs:
+            r = e["results"][a]
+            spread = "-"
+            if r["median"] and r["min"] is not None:
+                spread = f"±{100 * (r['max'] - r['min']) / 2 / r['median']:.1f}%"
+            rss = r["rss_median_kib"]
+            rows.append([e["workload"] + ("" if a != allocs[0] else f" [{unit}]"), a,
+                         fmt_value(e["metric"], r["median"]) +
+                         (f" ({r['failed_runs']} failed)" if r["failed_runs"] else ""),
+                         spread,
+                         fmt_ratio(r.get("hakmem_speed_ratio")) if has_hk else "-",
+                         f"{rss / 1024:.1f}" if rss else "-",
+                         fmt_ratio(r.get("hakmem_rss_ratio")) if has_hk else "-",
+                         fmt_memsys(r)])
+        rows.append(None)
+    widths = [max(len(str(c)) for c in col)
+              for col in zip(header, *[r for r in rows if r])]
+    line = "  ".join("-" * w for w in widths)
+    print()
+    print("  ".join(h.ljust(w) for h, w in zip(header, widths)))
+    print(line)
+    for r in rows:
+        if r is None:
+            continue
+        print("  ".join(str(c).rjust(w) if i >= 2 else str(c).ljust(w)
+                        for i, (c, w) in enumerate(zip(r, widths))))
+    print(line)
+    print(f"median of {opts.reps} run(s) per cell, allocators alternating; spread = half the "
+          "min..max range.")
+    print("hakmem speed x = how many times faster hakmem is than that allocator "
+          "(>1: hakmem faster; for [seconds] rows, that allocator's time / hakmem's).")
+    print("hakmem RSS x = hakmem's peak RSS / that allocator's (<1: hakmem smaller). "
+          "RSS = ru_maxrss of the process.")
+    if not opts.no_strace:
+        print("mem syscalls = mmap+munmap+mremap+madvise+brk of the whole process from ONE "
+              f"`strace -f -c` run per cell; in brackets, one run at 1/{SMALL} of the ops.")
+    for n in notes:
+        print("note: " + n)
+
+
+def print_goals(gs):
+    if not gs:
+        return
+    print("\nissue 6 goals (hakmem):")
+    for g in gs:
+        print(f"  {'PASS' if g['pass'] else 'FAIL'}  {g['workload']:<20} {g['goal']:<34} "
+              f"{g['detail']}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--build", default=os.environ.get("HAKMEM_BUILD_DIR", "build"),
+                    help="build directory (examples/, preload/libhakmem.so, analyzer/)")
+    ap.add_argument("--quick", action="store_true", help="short iteration counts (smoke run)")
+    ap.add_argument("--reps", type=int, default=int(os.environ.get("HAKMEM_BENCH_REPS", 5)),
+                    help="repetitions per allocator and workload (default 5, env "
+                         "HAKMEM_BENCH_REPS)")
+    ap.add_argument("--only", help="comma list of workloads (name or prefix, e.g. random_mixed)")
+    ap.add_argument("--alloc", default=",".join(PEERS + [HAKMEM]),
+                    help="comma list from: " + ", ".join(PEERS + [HAKMEM, RECORDED]))
+    ap.add_argument("--recorder", choices=("auto", "on", "off"), default="auto",
+                    help="add hakmem under `hakmem-analyze record` (auto: when hakmem is "
+                         "benchmarked and the recorder works)")
+    ap.add_argument("--no-strace", action="store_true", help="skip the syscall-count runs")
+    ap.add_argument("--json", default="out/bench.json", help="JSON output path")
+    ap.add_argument("--timeout", type=float, default=None,
+                    help="seconds per run before it counts as failed (default 600, quick 60)")
+    opts = ap.parse_args()
+    opts.timeout = opts.timeout or (60 if opts.quick else 600)
+    if opts.reps < 1:
+        ap.error("--reps must be at least 1")
+
+    def log(msg):
+        print(msg, file=sys.stderr, flush=True)
+
+    allocs = [a.strip() for a in opts.alloc.split(",") if a.strip()]
+    unknown = [a for a in allocs if a not in PEERS + [HAKMEM, RECORDED]]
+    if unknown:
+        ap.error(f"unknown allocator(s): {', '.join(unknown)}")
+    if opts.recorder != "off" and HAKMEM in allocs and RECORDED not in allocs:
+        allocs.append(RECORDED)
+    if opts.recorder == "off" and RECORDED in allocs:
+        allocs.remove(RECORDED)
+    workloads = WORKLOADS
+    if opts.only:
+        wanted = [w.strip() for w in opts.only.split(",")]
+        workloads = [w for w in WORKLOADS if any(w.name.startswith(x) for x in wanted)]
+        if not workloads:
+            ap.error(f"--only {opts.only} matches none of: "
+                     + ", ".join(w.name for w in WORKLOADS))
+    if not opts.no_strace and subprocess.run(["which", "strace"],
+                                             capture_output=True).returncode != 0:
+        ap.error("strace not found (install it, or pass --no-strace)")
+
+    notes = []
+    trace = os.path.join(tempfile.gettempdir(), f"hakmem-bench-{os.getpid()}.trace")
+    allocators = Allocators(os.path.abspath(opts.build), trace)
+    for a in list(allocs):
+        why = allocators.missing(a)
+        if why:
+            if a == RECORDED and opts.recorder == "auto":
+                notes.append(f"no {RECORDED} column: {why}")
+            else:
+                notes.append(f"{a} skipped: {why}")
+            log(f"bench: {notes[-1]}")
+            allocs.remove(a)
+    if not allocs:
+        log("bench: no allocator can run")
+        return 1
+    if RECORDED in allocs:
+        notes.append(f"{RECORDED}: hakmem under `hakmem-analyze record -o <tmp> -- CMD` "
+                     "(ring + probe); its RSS includes the recorder; no strace run "
+                     "(the probe traces the same syscalls)")
+
+    program_dir = os.path.join(allocators.build, "examples")
+    log(f"bench: {len(workloads)} workloads x {allocs} x {opts.reps} reps"
+        f"{' (quick)' if opts.quick else ''}; programs from {program_dir}")
+    entries = [measure_workload(w, allocs, allocators, opts, program_dir, log)
+               for w in workloads]
+    gs = goals(entries, allocs)
+    print_table(entries, allocs, opts, notes)
+    print_goals(gs)
+
+    doc = {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "host": platform.node(), "kernel": platform.release(), "cpus": os.cpu_count(),
+        "quick": opts.quick, "reps": opts.reps,
+        "allocators": {a: allocators.lib(a) or "glibc (no preload)" for a in allocs},
+        "memory_syscalls": list(MEMORY_SYSCALLS), "small_run_divisor": SMALL,
+        "ratios": {"hakmem_speed_ratio": "hakmem speed / this allocator's (>1: hakmem faster)",
+                   "hakmem_rss_ratio": "hakmem peak RSS / this allocator's (<1: hakmem smaller)"},
+        "notes": notes, "workloads": entries, "goals": gs,
+    }
+    os.makedirs(os.path.dirname(os.path.abspath(opts.json)), exist_ok=True)
+    with open(opts.json, "w", encoding="utf-8") as f:
+        json.dump(doc, f, indent=1)
+    log(f"bench: wrote {opts.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
