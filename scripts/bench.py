@@ -23,6 +23,7 @@ import json
 import os
 import platform
 import re
+import signal
 import statistics
 import subprocess
 import sys
@@ -104,24 +105,31 @@ def parse_result(output):
 
 def run(cmd, env, timeout):
     """Runs cmd to completion; returns (exit code or "timeout", output, peak
-    RSS in KiB).
+    RSS in KiB, wall seconds).
 
     The RSS comes from /usr/bin/time -f %M. Python's own wait4() would not do:
     the kernel carries the high-water mark of the process that exec()s, so a
     child spawned from Python starts at Python's RSS; /usr/bin/time forks
     from a process a few MiB small."""
     with tempfile.NamedTemporaryFile(suffix=".rss") as rss_file:
-        timed = ["/usr/bin/time", "-f", "%M", "-o", rss_file.name] + cmd
+        timed = ["/usr/bin/time", "-f", "%M %e", "-o", rss_file.name] + cmd
+        # A session of its own, so that a timeout kills the program under
+        # time (and a recorder's children), not only time itself.
+        proc = subprocess.Popen(timed, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, start_new_session=True)
         try:
-            proc = subprocess.run(timed, env=env, stdout=subprocess.PIPE,
-                                  stderr=subprocess.STDOUT, timeout=timeout)
+            out = proc.communicate(timeout=timeout)[0].decode(errors="replace")
         except subprocess.TimeoutExpired:
-            return "timeout", "", 0
-        out = proc.stdout.decode(errors="replace")
-        # time writes "Command exited with non-zero status N" before %M.
-        lines = open(rss_file.name, encoding="utf-8").read().split()
-        rss = int(lines[-1]) if lines and lines[-1].isdigit() else 0
-        return proc.returncode, out, rss
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            return "timeout", "", 0, timeout
+        # time may write "Command exited with non-zero status N" first.
+        fields = open(rss_file.name, encoding="utf-8").read().split()
+        try:
+            rss, wall = int(fields[-2]), float(fields[-1])
+        except (IndexError, ValueError):
+            rss, wall = 0, 0.0
+        return proc.returncode, out, rss, wall
 
 
 class Allocators:
@@ -144,7 +152,8 @@ class Allocators:
         """The command line that runs program_cmd under allocator `name`.
         env(1) puts the preload on the program alone, not on /usr/bin/time."""
         if name == RECORDED:
-            return [self.analyzer, "record", "-o", self.trace, "--"] + program_cmd
+            return (["env", f"HAKMEM_LIB={self.hakmem_lib}", self.analyzer, "record",
+                     "-o", self.trace, "--"] + program_cmd)
         lib = self.lib(name)
         return (["env", f"LD_PRELOAD={lib}"] if lib else []) + program_cmd
 
@@ -161,7 +170,7 @@ class Allocators:
         if name == RECORDED:
             if not os.access(self.analyzer, os.X_OK):
                 return f"{self.analyzer} not found"
-            code, out, _ = run(self.command(name, ["/bin/true"]), self.env(), 60)
+            code, out, _, _ = run(self.command(name, ["/bin/true"]), self.env(), 60)
             self.discard_trace()
             if code != 0:
                 last = out.strip().splitlines()[-1] if out.strip() else ""
@@ -179,7 +188,7 @@ def count_memory_syscalls(allocators, name, cmd, timeout):
         lib = allocators.lib(name)
         if lib:
             strace += ["-E", f"LD_PRELOAD={lib}"]
-        code, out, _ = run(strace + cmd, allocators.env(), timeout)
+        code, out, _, _ = run(strace + cmd, allocators.env(), timeout)
         if code != 0:
             return {"error": f"exit {code}"}
         counts = {s: 0 for s in MEMORY_SYSCALLS}
@@ -218,10 +227,12 @@ def measure_workload(wl, allocs, allocators, opts, program_dir, log):
     for rep in range(opts.reps):
         order = allocs[rep % len(allocs):] + allocs[:rep % len(allocs)]
         for a in order:
-            code, out, rss = run(allocators.command(a, cmd), allocators.env(), opts.timeout)
+            code, out, rss, wall = run(allocators.command(a, cmd), allocators.env(),
+                                       opts.timeout)
             allocators.discard_trace()
             metric, value = parse_result(out) if code == 0 else (None, None)
-            run_entry = {"rep": rep, "exit": code, "value": value, "rss_kib": rss}
+            run_entry = {"rep": rep, "exit": code, "value": value, "rss_kib": rss,
+                         "wall_seconds": wall}
             if code != 0 or value is None:
                 run_entry["output_tail"] = out.strip().splitlines()[-3:]
                 log(f"  {wl.name} {a} rep {rep}: FAILED (exit {code}) "
