@@ -4,9 +4,12 @@
 // writes one whole chunk with one write(2), so a crash leaves a file that
 // reads up to its last whole chunk. TraceReader streams chunks in file order
 // with bounded memory (one chunk at a time) and validates every length,
-// count and CRC before use; a bad file gives a TraceError with a one-line
-// message, and a file that ends early (no footer, or a partial chunk) reads
-// normally up to the last good chunk with truncated() set.
+// count and CRC before use. A file that ends early (no footer, a partial
+// chunk, even a partial file header) reads normally up to its last whole
+// chunk with truncated() set: that is all a crash, a kill or ^C can do to
+// it. Anything else (bad magic, length, count, CRC, chunk order, footer
+// counts) is damage no crash causes and throws TraceError with a one-line
+// message naming the chunk and offset.
 #pragma once
 
 #include <hakmem/events.h>
@@ -51,9 +54,11 @@ class TraceWriter {
  private:
   void write_chunk(uint16_t type, uint32_t source_pid, uint32_t count,
                    const void* payload, uint32_t len);
+  void write_all(const void* p, size_t n);
   int fd_ = -1;
   uint64_t seq_ = 0, events_ = 0, syscalls_ = 0;
   std::string path_;
+  std::vector<unsigned char> scratch_;  // header + payload of one chunk
 };
 
 // One chunk as handed out by TraceReader. Spans point into the reader's
@@ -77,16 +82,18 @@ class TraceReader {
 
   // Metadata from the META chunks read so far (the first is read on open).
   const TraceMeta& meta() const { return meta_; }
-  // Next chunk, or false at the end of the usable file.
+  // Next chunk, or false at the end of the usable file. Throws TraceError.
   bool next(TraceChunk& out);
-  // True once next() returned false because the file ended without a footer
-  // or with a damaged chunk; truncation_reason() says which, in one line.
+  // True once next() returned false because the file ended without a footer;
+  // truncation_reason() says where, in one line. Damage throws instead.
   bool truncated() const { return truncated_; }
   const std::string& truncation_reason() const { return reason_; }
 
  private:
+  void stop_truncated(std::string why);
   int fd_ = -1;
   uint64_t size_ = 0, offset_ = 0, seq_ = 0;
+  uint64_t events_ = 0, syscalls_ = 0;  // checked against the footer
   bool done_ = false, truncated_ = false;
   std::string reason_;
   TraceMeta meta_;

@@ -37,7 +37,10 @@ struct hk_trace_file_header {
 };
 
 enum hk_chunk_type {
-  /* UTF-8 text, one "key=value" per line. Keys at least: command, host,
+  /* UTF-8 text, one "key=value" per line; in keys and values a backslash is
+   * written as the two bytes \\ and a newline as the two bytes \n. Later
+   * META chunks add or replace keys.
+   * Keys at least: command, host,
    * kernel, clock (always "CLOCK_MONOTONIC"), start_mono_ns,
    * start_realtime_ns, hakmem_version, preload (0/1), bpf (0/1),
    * and config.* keys copied from the allocator's HK_EV_CONFIG. */

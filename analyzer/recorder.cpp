@@ -1,0 +1,504 @@
+// Recorder: launch, collect both sources, write the trace. See recorder.h.
+#include "recorder.h"
+
+#include "event_names.h"
+#include "exit_codes.h"
+#include "launcher.h"
+#include "ring_collector.h"
+#include "syscall_table.h"
+#include "trace_file.h"
+
+#ifdef HAKMEM_HAVE_BPF
+#include "syscall_probe.h"
+#endif
+
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <map>
+#include <memory>
+
+extern char** environ;
+
+namespace hk::analyze {
+namespace {
+
+// A chunk per source holds at most this many records, and no record waits
+// in memory longer than kChunkMaxAgeNs before it reaches the file.
+constexpr size_t kChunkRecords = 4096;
+constexpr uint64_t kChunkMaxAgeNs = 100'000'000;
+// How often the ring directory is listed, and how often dead writers are
+// looked for (that reads /proc/<pid>/maps of every ring's writer).
+constexpr uint64_t kScanEveryNs = 5'000'000;
+constexpr uint64_t kRetireEveryNs = 50'000'000;
+// Idle wait of the main loop: bounds the latency of ring draining.
+constexpr int kIdleWaitMs = 5;
+
+constexpr const char* kVersion =
+#ifdef HAKMEM_VERSION
+    HAKMEM_VERSION;
+#else
+    "0.1.0";
+#endif
+
+uint64_t clock_ns(clockid_t id) {
+  timespec ts{};
+  clock_gettime(id, &ts);
+  return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
+}
+uint64_t mono_ns() { return clock_ns(CLOCK_MONOTONIC); }
+
+void say(const std::string& line) { fmt::print(stderr, "hakmem-analyze record: {}\n", line); }
+
+// ---------------------------------------------------------------- signals
+// The handler only forwards and counts; the main loop notices within one
+// idle wait.
+volatile sig_atomic_t g_child = 0;
+volatile sig_atomic_t g_signals = 0;
+volatile sig_atomic_t g_last_signal = 0;
+
+void on_signal(int sig, siginfo_t* si, void*) {
+  g_last_signal = sig;
+  g_signals = g_signals + 1;
+  pid_t child = g_child;
+  if (child <= 0) return;
+  // A terminal's ^C already reached the whole foreground process group; a
+  // second copy could make the command act twice.
+  bool from_tty = si && si->si_code == SI_KERNEL;
+  if (!from_tty || getpgid(child) != getpgrp()) kill(child, sig);
+}
+
+constexpr int kForwarded[] = {SIGINT, SIGTERM, SIGHUP};
+
+void install_signal_handlers() {
+  struct sigaction sa{};
+  sa.sa_sigaction = on_signal;
+  sa.sa_flags = SA_SIGINFO | SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  for (int sig : kForwarded) sigaction(sig, &sa, nullptr);
+}
+
+void restore_signal_handlers() {
+  g_child = 0;
+  for (int sig : kForwarded) signal(sig, SIG_DFL);
+}
+
+// ---------------------------------------------------------------- setup
+
+std::string shell_quote(const std::vector<std::string>& argv) {
+  std::string out;
+  for (const auto& a : argv) {
+    if (!out.empty()) out += ' ';
+    bool plain = !a.empty() && a.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                   "0123456789_-+=/.,:@%") == std::string::npos;
+    if (plain) {
+      out += a;
+      continue;
+    }
+    out += '\'';
+    for (char c : a) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    out += '\'';
+  }
+  return out;
+}
+
+bool readable_file(const std::filesystem::path& p) {
+  std::error_code ec;
+  return std::filesystem::is_regular_file(p, ec) && access(p.c_str(), R_OK) == 0;
+}
+
+std::vector<std::string> command_env(const std::string& ring, const RecordOptions& o,
+                                     const std::string& lib) {
+  std::string old_preload;
+  std::vector<std::string> env;
+  for (char** e = environ; *e; ++e) {
+    std::string_view kv(*e);
+    auto key = kv.substr(0, kv.find('='));
+    if (key == "HAKMEM_RING" || key == "HAKMEM_RING_SIZE" || key == "HAKMEM_RING_MODE") continue;
+    if (key == "LD_PRELOAD" && !lib.empty()) {
+      old_preload = std::string(kv.substr(std::min(kv.size(), key.size() + 1)));
+      continue;
+    }
+    env.emplace_back(kv);
+  }
+  env.push_back("HAKMEM_RING=" + ring);
+  if (!o.ring_size.empty()) env.push_back("HAKMEM_RING_SIZE=" + o.ring_size);
+  if (!o.ring_mode.empty()) env.push_back("HAKMEM_RING_MODE=" + o.ring_mode);
+  if (!lib.empty())
+    env.push_back("LD_PRELOAD=" + lib + (old_preload.empty() ? "" : ":" + old_preload));
+  return env;
+}
+
+TraceMeta initial_meta(const RecordOptions& o, const std::string& lib, bool bpf,
+                       const std::string& attach, uint64_t start_mono, uint64_t start_real) {
+  TraceMeta m;
+  m["command"] = shell_quote(o.command);
+  char host[HOST_NAME_MAX + 1] = {};
+  gethostname(host, sizeof host - 1);
+  m["host"] = host;
+  struct utsname u{};
+  if (uname(&u) == 0)
+    m["kernel"] = fmt::format("{} {} {} {}", u.sysname, u.release, u.version, u.machine);
+  m["clock"] = "CLOCK_MONOTONIC";
+  m["start_mono_ns"] = std::to_string(start_mono);
+  m["start_realtime_ns"] = std::to_string(start_real);
+  m["hakmem_version"] = kVersion;
+  m["preload"] = lib.empty() ? "0" : "1";
+  if (!lib.empty()) m["preload.path"] = lib;
+  m["bpf"] = bpf ? "1" : "0";
+  if (bpf) m["bpf.attach"] = attach;
+  m["ring.mode"] = o.ring_mode.empty() ? "stream" : o.ring_mode;
+  if (!o.ring_size.empty()) m["ring.size"] = o.ring_size;
+  return m;
+}
+
+// Keeps the previous recording as FILE.old, as perf does with perf.data.
+void keep_old(const std::string& path) {
+  struct stat st{};
+  if (stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+    std::rename(path.c_str(), (path + ".old").c_str());
+}
+
+int exit_code_of(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return kExitLaunchFailed;
+}
+
+// ---------------------------------------------------------------- session
+
+// Owns the trace writer while the command runs: batches the probe's
+// records, writes ring chunks as the collector hands them over, learns the
+// allocator's configuration, and keeps the numbers for the summary. A write
+// failure is reported once; from then on records are counted, not written.
+class Session final : public RingSink {
+ public:
+  explicit Session(TraceWriter& w) : w_(w) {}
+
+  void syscall(const hk_sys_record& r, uint64_t now) {
+    if (sys_pending_.empty()) sys_since_ = now;
+    sys_pending_.push_back(r);
+    ++sys_total_;
+    if (r.kind == HK_SYS_CALL) ++by_nr_[r.nr];
+    else ++by_kind_[r.kind];
+    if (sys_pending_.size() >= kChunkRecords) flush_syscalls();
+  }
+  void tick(uint64_t now) {
+    if (!sys_pending_.empty() && now - sys_since_ >= kChunkMaxAgeNs) flush_syscalls();
+  }
+  void flush_syscalls() {
+    write([&] { w_.append_syscalls(sys_pending_); });
+    sys_pending_.clear();
+  }
+
+  void ring_opened(const hk_trace_ring_info& info) override {
+    ++rings_;
+    write([&] { w_.append_ring(info); });
+  }
+  void ring_events(uint32_t pid, std::span<const hk_event> events) override {
+    events_ += events.size();
+    if (!config_learned_) learn_config(events);
+    write([&] { w_.append_events(pid, events); });
+  }
+  void ring_closed(const hk_trace_ring_info& info) override {
+    dropped_ += info.dropped;
+    overwritten_ += info.overwritten;
+    torn_ += info.torn;
+    write([&] { w_.append_ring(info); });
+  }
+  void ring_refused(const std::string& path, const std::string& why) override {
+    say(fmt::format("ignoring ring {}: {}", path, why));
+  }
+
+  void finish(hk_trace_footer f) {
+    f.ring_dropped = dropped_ + overwritten_ + torn_;
+    write([&] { w_.finish(f); });
+  }
+
+  bool failed() const { return failed_; }
+  uint64_t events() const { return events_; }
+  uint64_t rings() const { return rings_; }
+  uint64_t syscalls() const { return sys_total_; }
+  uint64_t dropped() const { return dropped_; }
+  uint64_t overwritten() const { return overwritten_; }
+  uint64_t torn() const { return torn_; }
+  const std::map<uint32_t, uint64_t>& by_nr() const { return by_nr_; }
+  const std::map<uint32_t, uint64_t>& by_kind() const { return by_kind_; }
+
+ private:
+  template <class F>
+  void write(F&& f) {
+    if (failed_) return;
+    try {
+      f();
+    } catch (const TraceError& e) {
+      failed_ = true;
+      say(fmt::format("{}; recording stopped, the command keeps running", e.what()));
+    }
+  }
+
+  void learn_config(std::span<const hk_event> events) {
+    for (const auto& e : events) {
+      if (e.type != HK_EV_CONFIG) continue;
+      config_learned_ = true;
+      // One name per value everywhere: the keys are the event's field names.
+      const EventFields& f = event_fields(HK_EV_CONFIG);
+      TraceMeta m;
+      m[fmt::format("config.{}", f.addr)] = std::to_string(e.addr);
+      m[fmt::format("config.{}", f.len)] = std::to_string(e.len);
+      m[fmt::format("config.{}", f.a)] = std::to_string(e.a);
+      m[fmt::format("config.{}", f.b)] = std::to_string(e.b);
+      m[fmt::format("config.{}", f.c)] = std::to_string(e.c);
+      write([&] { w_.append_meta(m); });
+      return;
+    }
+  }
+
+  TraceWriter& w_;
+  std::vector<hk_sys_record> sys_pending_;
+  uint64_t sys_since_ = 0, sys_total_ = 0;
+  std::map<uint32_t, uint64_t> by_nr_, by_kind_;
+  uint64_t events_ = 0, rings_ = 0, dropped_ = 0, overwritten_ = 0, torn_ = 0;
+  bool config_learned_ = false, failed_ = false;
+};
+
+void print_summary(const Session& s, const RecordOptions& o, bool bpf, uint64_t lost,
+                   uint64_t duration_ns, const std::string& outcome) {
+  fmt::print(stderr, "hakmem-analyze record: {} after {:.3f} s\n", outcome, duration_ns / 1e9);
+  fmt::print(stderr, "  allocator: {} events from {} rings; dropped {}, overwritten {}, torn {}\n",
+             s.events(), s.rings(), s.dropped(), s.overwritten(), s.torn());
+  if (bpf) {
+    std::string calls;
+    for (const auto& [nr, n] : s.by_nr()) calls += fmt::format(", {} {}", syscall_name(nr), n);
+    static constexpr const char* kKinds[] = {"call", "fork", "exec", "exit"};
+    for (const auto& [kind, n] : s.by_kind())
+      calls += fmt::format(", {} {}", kind < 4 ? kKinds[kind] : "other", n);
+    fmt::print(stderr, "  kernel:    {} records{}; lost {}\n", s.syscalls(),
+               calls.empty() ? "" : ":" + calls.substr(1), lost);
+  } else {
+    fmt::print(stderr, "  kernel:    not recorded (--no-bpf)\n");
+  }
+  std::error_code ec;
+  auto size = std::filesystem::file_size(o.output, ec);
+  fmt::print(stderr, "  trace:     {} ({:.1f} KiB)\n", o.output, ec ? 0.0 : size / 1024.0);
+}
+
+}  // namespace
+
+std::string find_preload_library() {
+  namespace fs = std::filesystem;
+  if (const char* env = std::getenv("HAKMEM_LIB"); env && *env)
+    return readable_file(env) ? fs::absolute(env).string() : std::string();
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) return {};
+  for (const char* rel : {"../preload/libhakmem.so", "../lib/libhakmem.so"}) {
+    fs::path p = (exe.parent_path() / rel).lexically_normal();
+    if (readable_file(p)) return p.string();
+  }
+  return {};
+}
+
+int record(const RecordOptions& o) {
+  if (o.command.empty()) {
+    say("no command given: hakmem-analyze record [options] -- CMD ARGS...");
+    return kExitBadInput;
+  }
+  if (!o.bpf && !o.preload) {
+    say("--no-bpf with --no-preload leaves nothing to record");
+    return kExitBadInput;
+  }
+  std::string lib;
+  if (o.preload) {
+    lib = find_preload_library();
+    if (lib.empty()) {
+      say("cannot find libhakmem.so: set HAKMEM_LIB=/path/to/libhakmem.so, or record "
+          "syscalls only with --no-preload");
+      return kExitLaunchFailed;
+    }
+  }
+
+  std::string attach;
+#ifdef HAKMEM_HAVE_BPF
+  std::unique_ptr<bpf::SyscallProbe> probe;
+  if (o.bpf) {
+    bpf::ProbeOptions po;
+    if (o.bpf_buffer_bytes) po.ringbuf_bytes = o.bpf_buffer_bytes;
+    std::string why;
+    int code = kExitBpfLoadFailed;
+    probe = bpf::SyscallProbe::open(po, &why, &code);
+    if (!probe) {
+      say(why);
+      return code;
+    }
+    attach = probe->attach_kind();
+  }
+#else
+  if (o.bpf) {
+    say("this build has no eBPF probe (configured with HAKMEM_BPF=OFF): record allocator "
+        "events only with --no-bpf");
+    return kExitBpfLoadFailed;
+  }
+#endif
+
+  auto run_as = sudo_invoker();
+  const uid_t owner = run_as ? run_as->uid : geteuid();
+  char dir_template[] = "/dev/shm/hakmem-record.XXXXXX";
+  if (!mkdtemp(dir_template)) {
+    say(fmt::format("cannot create a ring directory in /dev/shm: {}", std::strerror(errno)));
+    return kExitLaunchFailed;
+  }
+  const std::string ring_dir = dir_template;
+  if (run_as && chown(ring_dir.c_str(), run_as->uid, run_as->gid) != 0) {
+    say(fmt::format("cannot hand {} to uid {}: {}", ring_dir, run_as->uid, std::strerror(errno)));
+    rmdir(ring_dir.c_str());
+    return kExitLaunchFailed;
+  }
+  RingCollector rings(ring_dir, owner, kChunkRecords, kChunkMaxAgeNs);
+
+  const uint64_t start_mono = mono_ns(), start_real = clock_ns(CLOCK_REALTIME);
+  keep_old(o.output);
+  std::unique_ptr<TraceWriter> writer;
+  try {
+    writer = std::make_unique<TraceWriter>(
+        o.output, initial_meta(o, lib, o.bpf, attach, start_mono, start_real));
+  } catch (const TraceError& e) {
+    say(e.what());
+    rmdir(ring_dir.c_str());
+    return kExitTraceWriteFailed;
+  }
+  // The trace belongs to whoever asked for it, not to sudo's root.
+  if (run_as && chown(o.output.c_str(), run_as->uid, run_as->gid) != 0)
+    say(fmt::format("cannot hand {} to uid {}: {}", o.output, run_as->uid, std::strerror(errno)));
+  Session session(*writer);
+
+  // Orphaned descendants are reparented to us, so waitpid(-1) tells exactly
+  // when the whole tree is gone, with or without the probe.
+  prctl(PR_SET_CHILD_SUBREAPER, 1);
+  install_signal_handlers();
+  Launcher launcher;
+  LaunchSpec spec{o.command, command_env(ring_dir + "/ring", o, lib), run_as};
+  try {
+    launcher.start(spec);
+  } catch (const LaunchError& e) {
+    say(e.what());
+    restore_signal_handlers();
+    rings.finish(session);
+    std::filesystem::remove(o.output);
+    return kExitLaunchFailed;
+  }
+  const pid_t child = launcher.child();
+  g_child = child;
+#ifdef HAKMEM_HAVE_BPF
+  if (probe && !probe->trace_tgid(child)) {
+    say(fmt::format("could not add pid {} to the probe's traced set", child));
+    restore_signal_handlers();
+    kill(child, SIGKILL);
+    waitpid(child, nullptr, 0);
+    rings.finish(session);
+    std::filesystem::remove(o.output);
+    return kExitBpfLoadFailed;
+  }
+#endif
+  if (std::string failed = launcher.release(); !failed.empty()) {
+    say(failed);
+    restore_signal_handlers();
+    rings.finish(session);
+    std::filesystem::remove(o.output);
+    return kExitLaunchFailed;
+  }
+
+  // ---- main loop: until the tree is gone, or a second ^C.
+  int status = 0;
+  bool child_done = false, tree_done = false;
+  uint64_t child_done_at = 0, last_scan = 0, last_retire = 0;
+  bool busy = false;
+  auto on_record = [&](const hk_sys_record& r) { session.syscall(r, mono_ns()); };
+  for (;;) {
+#ifdef HAKMEM_HAVE_BPF
+    if (probe) {
+      int n = probe->poll(busy ? 0 : kIdleWaitMs, on_record);
+      busy = n > 0;
+    } else
+#endif
+    if (!busy) {
+      usleep(kIdleWaitMs * 1000);
+    }
+    uint64_t now = mono_ns();
+    if (now - last_scan >= kScanEveryNs) {
+      rings.scan(session, now);
+      last_scan = now;
+    }
+    busy = rings.poll(session, now) > 0 || busy;
+    session.tick(now);
+
+    for (;;) {
+      int st = 0;
+      pid_t p = waitpid(-1, &st, WNOHANG);
+      if (p > 0) {
+        if (p == child) {
+          status = st;
+          child_done = true;
+          child_done_at = now;
+          g_child = 0;
+        }
+        continue;
+      }
+      if (p < 0 && errno == ECHILD) tree_done = true;
+      break;
+    }
+    if (now - last_retire >= kRetireEveryNs || tree_done) {
+      rings.retire(session);
+      last_retire = now;
+    }
+    if (tree_done) break;
+    if (child_done && now - child_done_at >= uint64_t(o.tree_grace_ms) * 1'000'000) {
+      say(fmt::format("the command exited {} ms ago but some of its descendants still run; "
+                      "stopped recording (they keep running)", o.tree_grace_ms));
+      break;
+    }
+    if (g_signals >= 2) break;
+  }
+  restore_signal_handlers();
+
+  // ---- drain what is left, then the footer.
+  uint64_t lost = 0;
+#ifdef HAKMEM_HAVE_BPF
+  if (probe) {
+    while (probe->poll(0, on_record) > 0) {
+    }
+    lost = probe->lost();
+  }
+#endif
+  rings.finish(session);
+  session.flush_syscalls();
+  const uint64_t end = mono_ns();
+  int code = child_done ? exit_code_of(status) : 128 + int(g_last_signal);
+  hk_trace_footer footer{};
+  footer.bpf_lost = lost;
+  footer.end_mono_ns = end;
+  footer.exit_status = code;
+  session.finish(footer);
+
+  std::string outcome = child_done
+                            ? fmt::format("{} exited with {}", o.command[0], code)
+                            : fmt::format("stopped by a second signal; {} still runs", o.command[0]);
+  print_summary(session, o, o.bpf, lost, end - start_mono, outcome);
+  if (session.failed()) return kExitTraceWriteFailed;
+  return code;
+}
+
+}  // namespace hk::analyze
