@@ -6,6 +6,12 @@
 // from analyzer/exit_codes.h (3 no privilege, 4 no BTF, 5 load/attach). Once
 // open, only tgids added with trace_tgid() (and their descendants, followed
 // in the kernel at fork) produce records.
+//
+// libbpf's own messages are silenced while open() runs (the first one becomes
+// part of *why); set HAKMEM_BPF_DEBUG=1 to see all of them on stderr.
+// Records below the wakeup threshold (a quarter of the ring, at most 64 KiB)
+// do not wake poll(); they are delivered when its timeout expires, so the
+// timeout bounds the latency.
 #pragma once
 
 #include <hakmem/syscall_record.h>
@@ -21,8 +27,10 @@
 namespace hk::bpf {
 
 struct ProbeOptions {
-  uint32_t ringbuf_bytes = 16u << 20;  // BPF ring buffer size, power of two
+  uint32_t ringbuf_bytes = 16u << 20;  // BPF ring buffer size; rounded up
+                                       // to a power of two >= one page
   bool user_stacks = true;             // collect bpf_get_stackid user stacks
+  bool force_raw_tp = false;           // skip tp_btf (tests the fallback)
 };
 
 class SyscallProbe {
@@ -33,11 +41,15 @@ class SyscallProbe {
 
   bool trace_tgid(pid_t tgid);  // seed the traced-tgid map
   // Calls cb for each record available within timeout_ms; returns the number
-  // of records, or -errno.
+  // of records, or -errno (-EINTR when a signal interrupted the wait). An
+  // exception thrown by cb stops this poll and propagates; the records not
+  // yet handed to cb stay in the ring for the next poll.
   int poll(int timeout_ms, const std::function<void(const hk_sys_record&)>& cb);
   uint64_t lost() const;  // sum of the per-CPU reserve-failure counters
   // Resolves a stack id to user addresses (empty if unknown).
   std::vector<uint64_t> stack(int32_t stack_id) const;
+  // Which program set is attached: "tp_btf" or "raw_tp".
+  const char* attach_kind() const;
 
  private:
   SyscallProbe() = default;
