@@ -1,0 +1,107 @@
+#include "api_core.h"
+
+#include <stdint.h>
+#include <string.h>
+
+#include "hot_path.h"
+#include "large_alloc.h"
+#include "line_writer.h"
+#include "lock.h"
+#include "shared_pool.h"
+
+namespace hk {
+
+void* alloc_slow(size_t size) {
+  if (size <= kMaxSmall) return pop_or_refill(class_by_log(size));
+  bool fresh;
+  return large_alloc(size, 0, &fresh);
+}
+
+void free_slow(void* p) {
+  if (!p) return;
+  if (registry_kind(p) == 0) invalid_free(p);
+  ErrnoKeeper keep;
+  if (!large_free(p)) invalid_free(p);
+}
+
+void* alloc_aligned(size_t align, size_t size) {
+  if (align <= 16) return alloc(size);
+  const size_t m = size > align ? size : align;
+  // Every power of two up to kMaxSmall is a class, and its blocks sit at
+  // multiples of their size from a 64 KiB-aligned slab: naturally aligned.
+  if (m <= kMaxSmall) return pop_or_refill(size_to_class(size_t(1) << (64 - __builtin_clzll(m - 1))));
+  bool fresh;
+  return large_alloc(size, align, &fresh);
+}
+
+void* alloc_zeroed(size_t n, size_t size) {
+  size_t total;
+  if (__builtin_mul_overflow(n, size, &total)) {
+    errno = ENOMEM;
+    return nullptr;
+  }
+  if (total <= kMaxSmall) {
+    void* p = alloc(total);
+    if (p) memset(p, 0, total);
+    return p;
+  }
+  bool fresh;
+  void* p = large_alloc(total, 0, &fresh);
+  if (p && !fresh) memset(p, 0, total);
+  return p;
+}
+
+size_t usable_size(const void* p) {
+  const uint8_t kind = registry_kind(p);
+  if (kind == kRegSuperSlab) {
+    const Slab* s = slab_of(p);
+    if (s->state == kSlabFree || block_index(s, p) >= s->carved) return 0;
+    return s->bsize;
+  }
+  return kind ? large_usable(p) : 0;
+}
+
+void* realloc_block(void* p, size_t size) {
+  if (!p) return alloc(size);
+  if (size == 0) {  // glibc: free and return NULL
+    free(p);
+    return nullptr;
+  }
+  const size_t old = usable_size(p);
+  if (!old) fatal("realloc(): invalid pointer", p);
+  if (size <= old && size >= old / 2) return p;
+  void* q = size <= kTableMax ? alloc(size) : alloc_slow(size);
+  if (!q) return nullptr;  // p stays valid
+  memcpy(q, p, size < old ? size : old);
+  free(p);
+  return q;
+}
+
+int owns_live(const void* p) {
+  const uint8_t kind = registry_kind(p);
+  if (kind == 0) return 0;
+  if (kind != kRegSuperSlab) return large_usable(p) != 0;
+  Slab* s = slab_of(p);
+  auto on_freelist = [&] {
+    for (void* q = s->freelist; q; q = *static_cast<void**>(q))
+      if (q == p) return true;
+    return false;
+  };
+  ThreadHeap* owner = s->owner.load(std::memory_order_acquire);
+  if (owner == t_tc.heap) {
+    if (block_index(s, p) >= s->carved) return 0;
+    return !on_freelist() && !parked_by_current_thread(p, s->cls);
+  }
+  if (owner != kUnowned) return block_index(s, p) < s->carved;  // another thread's slab: cannot look inside
+  Guard g(g_pool_lock);
+  if (s->state != kSlabOrphan || block_index(s, p) >= s->carved) return 0;
+  return !on_freelist();
+}
+
+bool trim() {
+  drain_current_thread(HK_DRAIN_TRIM);
+  collect_global_inbox();
+  return pool_trim() + large_trim() > 0;
+}
+
+}  // namespace hk

@@ -1,0 +1,45 @@
+// The shared pool of slabs, and the LRU cache of empty SuperSlabs behind it.
+//
+// Contract: every function here takes the pool lock itself (the *_locked
+// variants expect it held). A thread heap acquires a slab for a size class:
+// first an orphaned slab of that class with free blocks (adoption), else a
+// free slab of a partly used SuperSlab, else a SuperSlab popped from the LRU
+// cache (hit), else a newly mapped one (miss). A slab whose `used` reached 0
+// is released here; a SuperSlab left with no active slab is pushed onto the
+// LRU (or unmapped when HAKMEM_SS_LRU_CAP is 0; a full LRU evicts, and
+// munmaps, its least recently pushed entry).
+#pragma once
+
+#include <stddef.h>
+
+#include "lock.h"
+#include "superslab.h"
+
+namespace hk {
+
+extern Mutex g_pool_lock;
+
+// A slab owned by h for class cls, removed from any pool list (list ==
+// kOnNone). nullptr when the OS refuses memory.
+Slab* pool_acquire_slab(ThreadHeap* h, unsigned cls);
+
+// The owner saw s->used reach 0: log SLAB_EMPTY, then release it.
+void pool_slab_emptied(Slab* s);
+
+// The owner is exiting with live blocks in s: nobody owns it until a thread
+// adopts it; frees into it go through pool_free_unowned().
+void pool_orphan_slab(Slab* s);
+
+// Frees p into slab s that has no owner (kUnowned). Returns false (doing nothing) when
+// s has an owner by the time the lock is held: the caller re-routes.
+// Aborts on a free into a slab that holds no blocks (invalid or double free).
+bool pool_free_unowned(Slab* s, void* p);
+
+// Unmaps every SuperSlab in the LRU cache; returns the bytes given back.
+size_t pool_trim();
+
+// Logs a slab whose used count reached 0 (SLAB_EMPTY event, counters,
+// HAKMEM_SS_FREE_DEBUG line).
+void note_slab_empty(const Slab* s);
+
+}  // namespace hk

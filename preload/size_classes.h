@@ -1,0 +1,68 @@
+// Size classes: the block sizes small allocations are rounded up to.
+//
+// Contract: pure constexpr tables, usable from the malloc fast path, from
+// the allocator's slow paths and from unit tests alike. Classes run from 16
+// bytes to kMaxSmall (32 KiB): 16-byte steps up to 128, then four classes per
+// doubling. Every power of two from 16 to kMaxSmall is a class, which is what
+// lets memalign pick a naturally aligned block instead of an interior pointer.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+namespace hk {
+
+constexpr unsigned kNumClasses = 40;
+constexpr size_t kMaxSmall = 32768;
+// Requests up to this size find their class with one table load.
+constexpr size_t kTableMax = 2048;
+
+// Class of a size in (128, kMaxSmall]: four classes per power of two.
+constexpr unsigned class_by_log(size_t size) {
+  const unsigned lg = 63u - unsigned(__builtin_clzll(uint64_t(size - 1)));
+  const unsigned sub = unsigned((size - 1 - (size_t(1) << lg)) >> (lg - 2));
+  return 8u + (lg - 7u) * 4u + sub;
+}
+
+constexpr size_t class_size_of(unsigned cls) {
+  if (cls < 8) return size_t(cls + 1) * 16;
+  const unsigned lg = 7 + (cls - 8) / 4;
+  return (size_t(1) << lg) + size_t((cls - 8) % 4 + 1) * (size_t(1) << (lg - 2));
+}
+
+struct ClassTables {
+  uint8_t by_16[kTableMax / 16 + 1];  // index (size + 15) / 16
+  uint32_t size[kNumClasses];
+  uint32_t recip[kNumClasses];  // ceil(2^32 / size): exact division for offsets < 2^16
+  uint16_t sll_cap[kNumClasses];
+};
+
+constexpr ClassTables make_class_tables() {
+  ClassTables t{};
+  for (unsigned c = 0; c < kNumClasses; ++c) {
+    const size_t s = class_size_of(c);
+    t.size[c] = uint32_t(s);
+    t.recip[c] = uint32_t(((uint64_t(1) << 32) + s - 1) / s);
+    // Bounded TLS SLL: at most 32 KiB (and 256 blocks) parked per class.
+    size_t cap = 32768 / s;
+    cap = cap < 4 ? 4 : (cap > 256 ? 256 : cap);
+    t.sll_cap[c] = uint16_t(cap);
+  }
+  for (size_t i = 0; i <= kTableMax / 16; ++i) {
+    const size_t s = i == 0 ? 1 : i * 16;
+    t.by_16[i] = uint8_t(s <= 128 ? (s + 15) / 16 - 1 : class_by_log(s));
+  }
+  return t;
+}
+
+inline constexpr ClassTables kClasses = make_class_tables();
+
+// Any size up to kMaxSmall (including 0, which gets the smallest class).
+constexpr unsigned size_to_class(size_t size) {
+  if (size <= kTableMax) return kClasses.by_16[(size + 15) >> 4];
+  return class_by_log(size);
+}
+
+constexpr size_t class_size(unsigned cls) { return kClasses.size[cls]; }
+
+}  // namespace hk

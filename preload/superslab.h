@@ -1,0 +1,89 @@
+// SuperSlab and slab layout: the seed's vocabulary in memory.
+//
+// Contract: a SuperSlab is a kSsSize-aligned region of kSsSize bytes from
+// mmap. Its first slab holds this header (so every data slab, and every
+// power-of-two block in it, keeps its natural alignment); the other slabs
+// each serve one size class at a time. Each slab's metadata has `used`
+// (blocks handed out of the slab: live in the program, or parked in its
+// owner's TLS SLL / spill list), a freelist and an owner thread heap.
+//
+// Who writes what: `owner`, `state` and the list links of an unowned
+// (free/orphan) slab change under the shared-pool lock only; the fields of an
+// owned slab belong to its owner thread. The free fast path reads owner, cls,
+// bsize and recip without a lock: they only change while no live block of the
+// slab exists, so a correct program never races them.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <atomic>
+
+namespace hk {
+
+constexpr unsigned kSsShift = 21;
+constexpr size_t kSsSize = size_t(1) << kSsShift;  // 2 MiB
+constexpr unsigned kSlabShift = 16;
+constexpr size_t kSlabSize = size_t(1) << kSlabShift;  // 64 KiB
+constexpr unsigned kSlabsPerSs = unsigned(kSsSize / kSlabSize);
+constexpr uint32_t kDataSlabMask = 0xFFFFFFFEu;  // slab 0 holds the header
+constexpr uint64_t kSsMagic = 0x62616c5370755348ull;  // "HSupSlab"
+
+struct ThreadHeap;
+
+// The owner of a slab nobody owns (free in the pool, or orphaned). Not null:
+// a thread without a heap has a null t_tc.heap and must never match.
+inline ThreadHeap* const kUnowned = reinterpret_cast<ThreadHeap*>(uintptr_t(2));
+
+enum SlabState : uint8_t { kSlabFree = 0, kSlabActive = 1, kSlabOrphan = 2 };
+// Which list of its owner (or of the pool) a slab sits on.
+enum SlabList : uint8_t { kOnNone = 0, kOnPartial = 1, kOnFull = 2, kOnOrphans = 3 };
+
+struct alignas(64) Slab {
+  std::atomic<ThreadHeap*> owner;
+  uint32_t bsize;
+  uint32_t recip;
+  uint8_t cls;
+  uint8_t state;  // SlabState
+  uint8_t list;   // SlabList
+  uint8_t idx;    // index in the SuperSlab
+  uint32_t capacity;
+  uint32_t used;
+  uint32_t carved;  // blocks cut from the slab so far (the rest was never touched)
+  void* freelist;
+  Slab* prev;
+  Slab* next;
+};
+static_assert(sizeof(Slab) == 64, "slab metadata is one cache line");
+
+enum SsWhere : uint8_t { kSsNowhere = 0, kSsPartial = 1, kSsLru = 2 };
+
+struct SuperSlab {
+  uint64_t magic;
+  uint32_t active;     // slabs owned or orphaned
+  uint32_t free_mask;  // bit i: slab i is in the shared pool
+  SuperSlab* prev;
+  SuperSlab* next;
+  uint8_t where;  // SsWhere
+  Slab slabs[kSlabsPerSs];
+};
+static_assert(sizeof(SuperSlab) <= kSlabSize, "header fits in slab 0");
+
+inline SuperSlab* ss_of(const void* p) {
+  return reinterpret_cast<SuperSlab*>(reinterpret_cast<uintptr_t>(p) & ~(kSsSize - 1));
+}
+inline Slab* slab_of(const void* p) {
+  const uintptr_t a = reinterpret_cast<uintptr_t>(p);
+  return &ss_of(p)->slabs[(a >> kSlabShift) & (kSlabsPerSs - 1)];
+}
+inline char* slab_base(const Slab* s) {
+  return reinterpret_cast<char*>(ss_of(s)) + size_t(s->idx) * kSlabSize;
+}
+// Index of p in its slab if p is exactly a block start, else UINT32_MAX.
+inline uint32_t block_index(const Slab* s, const void* p) {
+  const uint32_t off = uint32_t(reinterpret_cast<uintptr_t>(p) & (kSlabSize - 1));
+  const uint32_t idx = uint32_t((uint64_t(off) * s->recip) >> 32);
+  return idx * s->bsize == off ? idx : UINT32_MAX;
+}
+
+}  // namespace hk

@@ -1,0 +1,532 @@
+#include "thread_heap.h"
+
+#include <errno.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api_core.h"
+#include "config.h"
+#include "event_ring.h"
+#include "lifecycle.h"
+#include "line_writer.h"
+#include "lock.h"
+#include "os_memory.h"
+#include "shared_pool.h"
+#include "stats.h"
+
+namespace hk {
+
+constinit thread_local ThreadCache t_tc __attribute__((tls_model("initial-exec"))) = {};
+
+struct ClassLists {
+  Slab* partial;  // owned slabs with free or uncarved blocks
+  Slab* full;     // owned slabs with none
+  void* spill;    // drain off: SLL overflow, still counted used
+  std::atomic<uint32_t> spill_count;
+};
+
+struct ThreadHeap {
+  Bin* bins;
+  ClassLists cls[kNumClasses];
+  std::atomic<void*> inbox;  // blocks other threads freed into our slabs
+  ThreadHeap* next;          // live list, or free list
+  uint32_t tid;
+  uint32_t slow_calls;
+  uint32_t frees_since_drain;
+};
+
+namespace {
+
+Mutex g_heaps_lock;  // live list, free list, heap storage
+ThreadHeap* g_live;
+ThreadHeap* g_free_heaps;
+ThreadHeap g_static_heaps[2];  // most programs never map heap metadata
+unsigned g_static_used;
+char* g_heap_chunk;
+size_t g_heap_chunk_left;
+
+// Threads past their key destructor allocate here, under g_global_lock.
+Mutex g_global_lock;
+ThreadHeap g_global_heap;
+Bin g_global_bins[kNumClasses];
+
+std::atomic<uint64_t> g_last_snapshot_ns;
+
+uint64_t addr(const void* p) { return uint64_t(reinterpret_cast<uintptr_t>(p)); }
+uint32_t load(const std::atomic<uint32_t>& a) { return a.load(std::memory_order_relaxed); }
+void store(std::atomic<uint32_t>& a, uint32_t v) { a.store(v, std::memory_order_relaxed); }
+
+void list_push(Slab*& head, Slab* s, SlabList which) {
+  s->prev = nullptr;
+  s->next = head;
+  if (head) head->prev = s;
+  head = s;
+  s->list = which;
+}
+void list_remove(Slab*& head, Slab* s) {
+  if (s->prev) s->prev->next = s->next;
+  else head = s->next;
+  if (s->next) s->next->prev = s->prev;
+  s->prev = s->next = nullptr;
+  s->list = kOnNone;
+}
+void unlink_owned(ThreadHeap* h, Slab* s) {
+  ClassLists& L = h->cls[s->cls];
+  list_remove(s->list == kOnPartial ? L.partial : L.full, s);
+}
+
+struct Tally {
+  uint64_t blocks = 0;
+  uint64_t emptied = 0;
+};
+
+// Returns one parked block to its slab (owner only): the seed's
+// tiny_free_local_box(), where `used` goes down.
+void return_to_slab(ThreadHeap* h, void* p, Tally& t) {
+  Slab* s = slab_of(p);
+  if (s->owner.load(std::memory_order_relaxed) != h) fatal("heap corrupted: foreign block", p);
+  const uint32_t idx = block_index(s, p);
+  if (idx >= s->carved || s->used == 0) double_free(p);
+  *static_cast<void**>(p) = s->freelist;
+  s->freelist = p;
+  ++t.blocks;
+  if (--s->used == 0) {
+    ++t.emptied;
+    unlink_owned(h, s);
+    pool_slab_emptied(s);
+  } else if (s->list == kOnFull) {
+    ClassLists& L = h->cls[s->cls];
+    list_remove(L.full, s);
+    list_push(L.partial, s, kOnPartial);
+  }
+}
+
+uint64_t return_chain(ThreadHeap* h, void* p, Tally& t) {
+  uint64_t n = 0;
+  while (p) {
+    void* next = *static_cast<void**>(p);
+    return_to_slab(h, p, t);
+    ++n;
+    p = next;
+  }
+  return n;
+}
+
+// The owner collects what other threads freed into its slabs: one
+// REMOTE_FREE_BATCH per run of blocks from the same slab.
+void collect_inbox(ThreadHeap* h) {
+  void* p = h->inbox.exchange(nullptr, std::memory_order_acquire);
+  if (!p) return;
+  Tally t;
+  const Slab* run = nullptr;
+  unsigned run_cls = 0;
+  uint64_t run_n = 0;
+  auto flush_run = [&] {
+    if (!run_n) return;
+    bump(g_stats.remote_batches);
+    bump(g_stats.remote_blocks_collected, run_n);
+    emit(HK_EV_REMOTE_FREE_BATCH, uint8_t(run_cls), 0, addr(slab_base(run)), kSlabSize, run_n);
+    run_n = 0;
+  };
+  while (p) {
+    void* next = *static_cast<void**>(p);
+    Slab* s = slab_of(p);
+    if (s->owner.load(std::memory_order_acquire) == h) {
+      if (s != run) {
+        flush_run();
+        run = s;
+        run_cls = s->cls;
+      }
+      ++run_n;
+      drop(g_stats.class_used[s->cls]);
+      return_to_slab(h, p, t);
+    } else {
+      // Left in a recycled heap's inbox for a slab it no longer owns.
+      free_not_owned(p, s);
+    }
+    p = next;
+  }
+  flush_run();
+}
+
+void drain_heap(ThreadHeap* h, hk_drain_reason reason) {
+  Tally t;
+  for (unsigned c = 0; c < kNumClasses; ++c) {
+    Bin& b = h->bins[c];
+    ClassLists& L = h->cls[c];
+    void* sll = b.head;
+    void* spill = L.spill;
+    if (!sll && !spill) continue;
+    b.head = nullptr;
+    store(b.count, 0);
+    L.spill = nullptr;
+    store(L.spill_count, 0);
+    const uint64_t n = return_chain(h, sll, t) + return_chain(h, spill, t);
+    drop(g_stats.class_used[c], n);
+  }
+  collect_inbox(h);
+  bump(g_stats.drains);
+  bump(g_stats.blocks_drained, t.blocks);
+  emit(HK_EV_DRAIN, HK_CLASS_NONE, uint8_t(reason), 0, 0, t.blocks, t.emptied,
+       h->frees_since_drain);
+  h->frees_since_drain = 0;
+  emit_snapshots();
+}
+
+void maybe_periodic_snapshot(ThreadHeap* h) {
+  if (!g_ring || (++h->slow_calls & 63) != 0) return;
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  const uint64_t now = uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
+  uint64_t last = g_last_snapshot_ns.load(std::memory_order_relaxed);
+  if (now - last < 10000000ull) return;
+  if (g_last_snapshot_ns.compare_exchange_strong(last, now, std::memory_order_relaxed))
+    emit_snapshots();
+}
+
+// Cuts the SLL of cls down to half its capacity and returns the cut tail.
+void* cut_sll_tail(Bin& b, uint32_t* cut_count) {
+  const uint32_t keep = b.cap / 2;
+  uint32_t n = load(b.count);
+  void** link = &b.head;
+  for (uint32_t i = 0; i < keep && *link; ++i) link = static_cast<void**>(*link);
+  void* tail = *link;
+  *link = nullptr;
+  store(b.count, keep < n ? keep : n);
+  *cut_count = n > keep ? n - keep : 0;
+  return tail;
+}
+
+// Refills h's SLL for cls and returns one block (the seed's slow path).
+void* refill(ThreadHeap* h, unsigned cls) {
+  Bin& b = h->bins[cls];
+  ClassLists& L = h->cls[cls];
+  if (h->inbox.load(std::memory_order_relaxed)) collect_inbox(h);
+  maybe_periodic_snapshot(h);
+  const uint32_t want = b.cap / 2 ? b.cap / 2 : 1;
+  if (L.spill) {
+    // Drain off: parked blocks come back from the spill list, never from
+    // the slabs, and the slabs never see them.
+    void* first = L.spill;
+    void** link = &L.spill;
+    uint32_t got = 0;
+    while (got < want && *link) {
+      link = static_cast<void**>(*link);
+      ++got;
+    }
+    L.spill = *link;
+    *link = nullptr;
+    store(L.spill_count, load(L.spill_count) - got);
+    b.head = *static_cast<void**>(first);
+    store(b.count, got - 1);
+    return first;
+  }
+  Slab* s = L.partial;
+  if (!s) {
+    s = pool_acquire_slab(h, cls);
+    if (!s) {
+      errno = ENOMEM;
+      return nullptr;
+    }
+    list_push(L.partial, s, kOnPartial);
+  }
+  void* head = nullptr;
+  uint32_t got = 0;
+  while (got < want && s->freelist) {
+    void* p = s->freelist;
+    s->freelist = *static_cast<void**>(p);
+    *static_cast<void**>(p) = head;
+    head = p;
+    ++got;
+  }
+  if (got < want && s->carved < s->capacity) {
+    uint32_t n = s->capacity - s->carved;
+    if (n > want - got) n = want - got;
+    // Carve backwards so the SLL hands blocks out in address order.
+    char* base = slab_base(s) + size_t(s->carved) * s->bsize;
+    for (uint32_t i = n; i-- > 0;) {
+      void* p = base + size_t(i) * s->bsize;
+      *static_cast<void**>(p) = head;
+      head = p;
+    }
+    s->carved += n;
+    got += n;
+  }
+  if (s->used == 0) bump(g_stats.slabs_nonempty);
+  s->used += got;
+  bump(g_stats.class_used[cls], got);
+  if (!s->freelist && s->carved == s->capacity) {
+    list_remove(L.partial, s);
+    list_push(L.full, s, kOnFull);
+  }
+  b.head = *static_cast<void**>(head);
+  store(b.count, got - 1);
+  return head;
+}
+
+ThreadHeap* new_heap_locked() {
+  if (ThreadHeap* h = g_free_heaps) {
+    g_free_heaps = h->next;
+    return h;
+  }
+  if (g_static_used < 2) return &g_static_heaps[g_static_used++];
+  const size_t size = (sizeof(ThreadHeap) + 63) & ~size_t(63);
+  if (g_heap_chunk_left < size) {
+    const size_t chunk = 64 * 1024;
+    g_heap_chunk = static_cast<char*>(os_map(chunk, HK_OS_METADATA));
+    if (!g_heap_chunk) return nullptr;
+    g_heap_chunk_left = chunk;
+  }
+  auto* h = reinterpret_cast<ThreadHeap*>(g_heap_chunk);
+  g_heap_chunk += size;
+  g_heap_chunk_left -= size;
+  return h;
+}
+
+ThreadHeap* attach_heap() {
+  ensure_init();
+  ThreadCache& tc = t_tc;
+  ThreadHeap* h;
+  {
+    Guard g(g_heaps_lock);
+    h = new_heap_locked();
+    if (!h) return nullptr;
+    // A recycled heap keeps its inbox: blocks freed to it after its last
+    // thread left are re-routed below.
+    for (unsigned c = 0; c < kNumClasses; ++c) {
+      h->cls[c].partial = h->cls[c].full = nullptr;
+      h->cls[c].spill = nullptr;
+      store(h->cls[c].spill_count, 0);
+      tc.bins[c].head = nullptr;
+      store(tc.bins[c].count, 0);
+      tc.bins[c].cap = kClasses.sll_cap[c];
+    }
+    h->bins = tc.bins;
+    h->tid = uint32_t(gettid());
+    h->slow_calls = 0;
+    h->frees_since_drain = 0;
+    h->next = g_live;
+    g_live = h;
+    bump(g_stats.threads_alive);
+    bump(g_stats.threads_started);
+  }
+  tc.tick = 0;
+  tc.tick_limit = g_cfg.drain_interval ? g_cfg.drain_interval : UINT32_MAX;
+  tc.heap = h;
+  register_thread_exit(h);
+  collect_inbox(h);
+  emit(HK_EV_THREAD_START, HK_CLASS_NONE, 0, uint64_t(getpid()), 0,
+       g_stats.threads_alive.load(std::memory_order_relaxed));
+  return h;
+}
+
+void* global_alloc(unsigned cls) {
+  Guard g(g_global_lock);
+  Bin& b = g_global_bins[cls];
+  if (void* p = b.head) {
+    b.head = *static_cast<void**>(p);
+    store(b.count, load(b.count) - 1);
+    return p;
+  }
+  return refill(&g_global_heap, cls);
+}
+
+void push_inbox(ThreadHeap* o, void* p) {
+  void* head = o->inbox.load(std::memory_order_relaxed);
+  do {
+    *static_cast<void**>(p) = head;
+  } while (!o->inbox.compare_exchange_weak(head, p, std::memory_order_release,
+                                           std::memory_order_relaxed));
+}
+
+}  // namespace
+
+void global_heap_init() {
+  g_global_heap.bins = g_global_bins;
+  for (unsigned c = 0; c < kNumClasses; ++c) g_global_bins[c].cap = kClasses.sll_cap[c];
+}
+
+void* refill_and_alloc(unsigned cls) {
+  ThreadHeap* h = t_tc.heap;
+  if (h == kNoHeap) {
+    h = attach_heap();
+    if (!h) return global_alloc(cls);
+    return refill(h, cls);
+  }
+  if (h == kDeadHeap) return global_alloc(cls);
+  return refill(h, cls);
+}
+
+void free_overflow(void* p, Slab* s) {
+  ErrnoKeeper keep;
+  ThreadCache& tc = t_tc;
+  ThreadHeap* h = tc.heap;
+  Bin& b = tc.bins[s->cls];
+  uint32_t n = 0;
+  void* tail = cut_sll_tail(b, &n);
+  if (g_cfg.drain_interval) {
+    Tally t;
+    return_chain(h, tail, t);
+    drop(g_stats.class_used[s->cls], t.blocks);
+    bump(g_stats.overflow_flushes);
+    bump(g_stats.blocks_drained, t.blocks);
+    emit(HK_EV_DRAIN, uint8_t(s->cls), HK_DRAIN_OVERFLOW, 0, 0, t.blocks, t.emptied,
+         h->frees_since_drain + tc.tick);
+  } else if (tail) {
+    ClassLists& L = h->cls[s->cls];
+    void* last = tail;
+    while (*static_cast<void**>(last)) last = *static_cast<void**>(last);
+    *static_cast<void**>(last) = L.spill;
+    L.spill = tail;
+    store(L.spill_count, load(L.spill_count) + n);
+    bump(g_stats.blocks_spilled, n);
+  }
+  *static_cast<void**>(p) = b.head;
+  b.head = p;
+  store(b.count, load(b.count) + 1);
+  if (++tc.tick >= tc.tick_limit) drain_tick();
+}
+
+void drain_tick() {
+  ErrnoKeeper keep;
+  ThreadCache& tc = t_tc;
+  ThreadHeap* h = tc.heap;
+  h->frees_since_drain += tc.tick;
+  tc.tick = 0;
+  if (g_cfg.drain_interval) drain_heap(h, HK_DRAIN_INTERVAL);
+}
+
+void free_not_owned(void* p, Slab* s) {
+  ErrnoKeeper keep;
+  for (;;) {
+    ThreadHeap* o = s->owner.load(std::memory_order_acquire);
+    if (o != kUnowned) {
+      if (block_index(s, p) == UINT32_MAX) invalid_free(p);
+      push_inbox(o, p);
+      bump(g_stats.remote_frees);
+      return;
+    }
+    if (pool_free_unowned(s, p)) return;
+  }
+}
+
+void invalid_free(const void* p) { fatal("free(): invalid pointer", p); }
+void double_free(const void* p) { fatal("free(): double free detected for", p); }
+
+void drain_current_thread(hk_drain_reason reason) {
+  ThreadCache& tc = t_tc;
+  ThreadHeap* h = tc.heap;
+  if (h == kNoHeap || h == kDeadHeap) return;
+  h->frees_since_drain += tc.tick;
+  tc.tick = 0;
+  drain_heap(h, reason);
+}
+
+void collect_global_inbox() {
+  Guard g(g_global_lock);
+  collect_inbox(&g_global_heap);
+}
+
+uint64_t parked_in_class(unsigned cls) {
+  uint64_t n = load(g_global_bins[cls].count);
+  Guard g(g_heaps_lock);
+  for (ThreadHeap* h = g_live; h; h = h->next)
+    n += load(h->bins[cls].count) + load(h->cls[cls].spill_count);
+  return n;
+}
+
+uint64_t total_parked() {
+  uint64_t n = 0;
+  for (unsigned c = 0; c < kNumClasses; ++c) n += parked_in_class(c);
+  return n;
+}
+
+void emit_snapshots() {
+  if (!g_ring) return;
+  for (unsigned c = 0; c < kNumClasses; ++c) {
+    const uint64_t used = g_stats.class_used[c].load(std::memory_order_relaxed);
+    const uint64_t parked = parked_in_class(c);
+    if (!used && !parked) continue;
+    emit(HK_EV_SNAPSHOT, uint8_t(c), 0, 0, class_size(c), used, parked,
+         used > parked ? used - parked : 0);
+  }
+}
+
+bool parked_by_current_thread(const void* p, unsigned cls) {
+  ThreadCache& tc = t_tc;
+  for (void* q = tc.bins[cls].head; q; q = *static_cast<void**>(q))
+    if (q == p) return true;
+  if (tc.heap == kNoHeap || tc.heap == kDeadHeap) return false;
+  for (void* q = tc.heap->cls[cls].spill; q; q = *static_cast<void**>(q))
+    if (q == p) return true;
+  return false;
+}
+
+void thread_exit_flush(void* arg) {
+  ThreadCache& tc = t_tc;
+  auto* h = static_cast<ThreadHeap*>(arg);
+  if (tc.heap != h) return;
+  drain_current_thread(HK_DRAIN_THREAD_EXIT);
+  // What is still used is live in other threads' hands: orphan those slabs
+  // until their blocks come back or another thread adopts them.
+  for (unsigned c = 0; c < kNumClasses; ++c) {
+    ClassLists& L = h->cls[c];
+    for (Slab** head : {&L.partial, &L.full}) {
+      while (Slab* s = *head) {
+        list_remove(*head, s);
+        pool_orphan_slab(s);
+      }
+    }
+  }
+  // After this, the thread's frees take the unowned path and its mallocs the
+  // global heap: nothing can bring this heap back to life.
+  tc.heap = kDeadHeap;
+  for (unsigned c = 0; c < kNumClasses; ++c) tc.bins[c].cap = 0;
+  collect_inbox(h);  // re-routes what arrived while orphaning
+  {
+    Guard g(g_heaps_lock);
+    for (ThreadHeap** link = &g_live; *link; link = &(*link)->next) {
+      if (*link == h) {
+        *link = h->next;
+        break;
+      }
+    }
+    h->bins = nullptr;
+    h->next = g_free_heaps;
+    g_free_heaps = h;
+    drop(g_stats.threads_alive);
+  }
+  emit(HK_EV_THREAD_EXIT, HK_CLASS_NONE, 0, uint64_t(getpid()), 0,
+       g_stats.threads_alive.load(std::memory_order_relaxed));
+}
+
+void heaps_fork_prepare() {
+  g_global_lock.lock();
+  g_heaps_lock.lock();
+}
+
+void heaps_fork_parent() {
+  g_heaps_lock.unlock();
+  g_global_lock.unlock();
+}
+
+void heaps_fork_child() {
+  g_heaps_lock.reinit();
+  g_global_lock.reinit();
+  // Threads other than this one do not exist in the child. Their heaps may
+  // have been mid-update, so they are not walked: they are abandoned (never
+  // recycled), their parked blocks leak, and frees into their slabs wait
+  // in their inboxes. Nothing is corrupted; the child's own heap carries on.
+  ThreadHeap* self = t_tc.heap;
+  g_live = nullptr;
+  uint64_t alive = 0;
+  if (self != kNoHeap && self != kDeadHeap) {
+    self->next = nullptr;
+    self->tid = uint32_t(gettid());
+    g_live = self;
+    alive = 1;
+  }
+  g_stats.threads_alive.store(alive, std::memory_order_relaxed);
+}
+
+}  // namespace hk

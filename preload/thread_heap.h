@@ -1,0 +1,88 @@
+// Thread heaps: the TLS SLL per size class and everything behind it.
+//
+// Contract: each thread gets a ThreadCache in initial-exec TLS (its bins: the
+// TLS SLL per class with a bounded capacity, and the drain tick) and, on its
+// first slow path, a ThreadHeap (the slabs it owns, its spill lists, and the
+// inbox where other threads leave blocks they freed into its slabs). The fast
+// paths (hot_path.h) touch only the ThreadCache. Everything declared here is
+// a slow path, called by the owning thread, except where noted.
+//
+// Accounting, in the seed's terms: a slab's `used` counts blocks handed out
+// of it, whether live in the program or parked in the owner's SLL or spill
+// list. A drain returns parked blocks to their slabs, so `used` falls, a slab
+// at 0 is emptied and released to the shared pool, and a SuperSlab without
+// active slabs reaches the LRU. With HAKMEM_TLS_SLL_DRAIN_INTERVAL=0 the
+// SLL's overflow goes to the spill list instead (the seed's "drains to
+// tls_list, NOT back to slabs"), so `used` never reaches 0: the Phase 9 bug,
+// reproduced on purpose. Thread exit always returns everything.
+#pragma once
+
+#include <stdint.h>
+
+#include <atomic>
+
+#include <hakmem/events.h>
+
+#include "size_classes.h"
+#include "superslab.h"
+
+namespace hk {
+
+// One TLS SLL. count is atomic only so that snapshots on other threads may
+// read it; the owner updates it with a plain load and store (no RMW).
+struct Bin {
+  void* head;
+  std::atomic<uint32_t> count;
+  uint32_t cap;  // 0 until the thread has a heap: every access misses
+};
+
+struct ThreadCache {
+  Bin bins[kNumClasses];
+  uint32_t tick;        // frees since the last drain
+  uint32_t tick_limit;  // the drain interval (UINT32_MAX when off)
+  ThreadHeap* heap;     // kNoHeap, kDeadHeap or this thread's heap
+};
+
+// t_tc.heap before the thread's first slow path (zeroed TLS) and after its
+// exit flush. Neither is ever a slab's owner (see kUnowned in superslab.h),
+// so the free fast path's owner check fails for both.
+constexpr ThreadHeap* kNoHeap = nullptr;
+inline ThreadHeap* const kDeadHeap = reinterpret_cast<ThreadHeap*>(uintptr_t(1));
+
+extern constinit thread_local ThreadCache t_tc __attribute__((tls_model("initial-exec")));
+
+// The malloc fast path missed for cls: refill the SLL (attaching a heap on
+// the thread's first call) and return one block, or nullptr with ENOMEM.
+void* refill_and_alloc(unsigned cls);
+
+// Free slow paths, for a block p of slab s (registry says SuperSlab).
+void free_overflow(void* p, Slab* s);  // owner is this thread, its SLL is full
+void drain_tick();                     // the drain interval elapsed
+void free_not_owned(void* p, Slab* s); // another thread (or nobody) owns s
+[[noreturn]] void invalid_free(const void* p);
+[[noreturn]] void double_free(const void* p);
+
+// Returns every block this thread parks (SLL and spill) to its slabs and
+// collects remote frees. No-op on a thread without a heap.
+void drain_current_thread(hk_drain_reason reason);
+// Blocks freed into the global heap (used by threads after their exit) wait
+// in its inbox; collect them.
+void collect_global_inbox();
+
+// Any thread: blocks parked in all thread caches, per class or in total.
+uint64_t parked_in_class(unsigned cls);
+uint64_t total_parked();
+// Any thread: one HK_EV_SNAPSHOT per active class (only when a ring is open).
+void emit_snapshots();
+
+// True if p is in the calling thread's SLL or spill list for cls.
+bool parked_by_current_thread(const void* p, unsigned cls);
+
+// Lifecycle (lifecycle.cpp): key destructor and fork handlers.
+void thread_exit_flush(void* heap);
+void heaps_fork_prepare();
+void heaps_fork_parent();
+void heaps_fork_child();
+void global_heap_init();
+
+}  // namespace hk
