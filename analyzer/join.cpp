@@ -1,0 +1,128 @@
+#include "join.h"
+
+#include <algorithm>
+
+namespace hk::analyze {
+
+Join::Join(JoinSink& sink, JoinLimits limits) : sink_(sink), limits_(limits) {}
+
+bool Join::joinable_syscall(const hk_sys_record& sys) {
+  return sys.kind == HK_SYS_CALL &&
+         (sys.nr == HK_NR_MMAP || sys.nr == HK_NR_MUNMAP || sys.nr == HK_NR_MADVISE);
+}
+
+bool Join::joinable_event(const hk_event& ev) {
+  return ev.type == HK_EV_OS_MMAP || ev.type == HK_EV_OS_MUNMAP || ev.type == HK_EV_OS_MADVISE;
+}
+
+bool Join::keys_match(const hk_sys_record& sys, const hk_event& ev) {
+  const int64_t ret = static_cast<int64_t>(ev.a);
+  switch (ev.type) {
+    case HK_EV_OS_MMAP:
+      if (sys.nr != HK_NR_MMAP || sys.args[1] != ev.len) return false;
+      // A failed mmap has no address to compare; its errno stands in.
+      if (sys.ret < 0) return ret == sys.ret;
+      return static_cast<uint64_t>(sys.ret) == ev.addr;
+    case HK_EV_OS_MUNMAP:
+      return sys.nr == HK_NR_MUNMAP && sys.args[0] == ev.addr && sys.args[1] == ev.len;
+    case HK_EV_OS_MADVISE:
+      return sys.nr == HK_NR_MADVISE && sys.args[0] == ev.addr && sys.args[1] == ev.len;
+    default:
+      return false;
+  }
+}
+
+void Join::drop_sys(Pending& p, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    ++counts_.kernel_only;
+    sink_.on_kernel_only(p.sys[i]);
+  }
+  p.sys.erase(p.sys.begin(), p.sys.begin() + static_cast<ptrdiff_t>(n));
+}
+
+void Join::drop_ev(Pending& p, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    ++counts_.allocator_only;
+    sink_.on_allocator_only(p.ev[i].pid, p.ev[i].ev);
+  }
+  p.ev.erase(p.ev.begin(), p.ev.begin() + static_cast<ptrdiff_t>(n));
+}
+
+void Join::expire(Pending& p, uint64_t now_ns) {
+  if (now_ns <= limits_.window_ns) return;
+  const uint64_t cutoff = now_ns - limits_.window_ns;
+  size_t n = 0;
+  while (n < p.sys.size() && p.sys[n].exit_ns < cutoff) ++n;
+  if (n) drop_sys(p, n);
+  n = 0;
+  while (n < p.ev.size() && p.ev[n].ev.ts_ns < cutoff) ++n;
+  if (n) drop_ev(p, n);
+}
+
+void Join::on_syscall(const hk_sys_record& sys) {
+  if (sys.kind != HK_SYS_CALL) return;
+  if (!joinable_syscall(sys)) {
+    ++counts_.kernel_only;
+    sink_.on_kernel_only(sys);
+    return;
+  }
+  Pending& p = by_tid_[sys.tid];
+  expire(p, sys.exit_ns);
+  // An event seen before its syscall only happens when the timeline had to
+  // release out of order; look there first.
+  for (size_t i = 0; i < p.ev.size(); ++i) {
+    if (keys_match(sys, p.ev[i].ev)) {
+      drop_ev(p, i);
+      ++counts_.matched;
+      sink_.on_matched(sys, p.ev[0].ev);
+      p.ev.erase(p.ev.begin());
+      return;
+    }
+  }
+  if (p.sys.size() >= limits_.max_pending) {
+    counts_.overflowed += p.sys.size() / 2;
+    drop_sys(p, p.sys.size() / 2);
+  }
+  p.sys.push_back(sys);
+}
+
+void Join::on_event(uint32_t pid, const hk_event& ev) {
+  Pending& p = by_tid_[ev.tid];
+  expire(p, ev.ts_ns);
+  for (size_t i = 0; i < p.sys.size(); ++i) {
+    if (keys_match(p.sys[i], ev)) {
+      drop_sys(p, i);
+      ++counts_.matched;
+      sink_.on_matched(p.sys[0], ev);
+      p.sys.erase(p.sys.begin());
+      return;
+    }
+  }
+  if (p.ev.size() >= limits_.max_pending) {
+    counts_.overflowed += p.ev.size() / 2;
+    drop_ev(p, p.ev.size() / 2);
+  }
+  p.ev.push_back(PendingEvent{pid, ev});
+}
+
+void Join::advance(uint64_t now_ns) {
+  // A full sweep costs one pass over the threads; doing it once per window
+  // fraction keeps it off the per-record path.
+  if (now_ns < last_sweep_ns_ + limits_.window_ns / 4) return;
+  last_sweep_ns_ = now_ns;
+  for (auto it = by_tid_.begin(); it != by_tid_.end();) {
+    expire(it->second, now_ns);
+    if (it->second.sys.empty() && it->second.ev.empty()) it = by_tid_.erase(it);
+    else ++it;
+  }
+}
+
+void Join::finish() {
+  for (auto& [tid, p] : by_tid_) {
+    drop_sys(p, p.sys.size());
+    drop_ev(p, p.ev.size());
+  }
+  by_tid_.clear();
+}
+
+}  // namespace hk::analyze
