@@ -88,16 +88,21 @@ struct RingReader::Impl {
     if (stream()) __atomic_store_n(&hdr->tail, pos, __ATOMIC_RELEASE);
   }
 
-  // Gives up on the unfinished slot at pos: retire it so that a stalled
-  // writer can never publish into it later (ring_format.h).
-  // False when the writer finished the slot meanwhile (read it next time).
-  bool abandon(uint64_t* commit, uint64_t seen) {
-    if (!__atomic_compare_exchange_n(commit, &seen, HK_RING_COMMIT(pos, HK_SLOT_ABANDONED), false,
-                                     __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
-      return false;
+  // Gives up on ticket pos, which never got committed.
+  void skip_unfinished() {
     torn++;
     pos++;
     stall_pos = UINT64_MAX;
+  }
+
+  // Gives up on the BUSY slot at pos and retires it, so that a stalled
+  // writer can never publish into it later (ring_format.h). False when the
+  // writer finished the slot meanwhile.
+  bool retire(uint64_t* commit, uint64_t seen) {
+    if (!__atomic_compare_exchange_n(commit, &seen, HK_RING_COMMIT(pos, HK_SLOT_ABANDONED), false,
+                                     __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+      return false;
+    skip_unfinished();
     return true;
   }
 
@@ -124,6 +129,8 @@ struct RingReader::Impl {
     }
     // At most `cap` iterations: the loop is bounded by the head snapshot.
     while (pos < h) {
+      // Free space for stream writers as we go, not only at the end.
+      if ((pos & (cap / 8 - 1)) == 0) publish();
       hk_event* slot = &slots[pos & mask];
       uint64_t* commit = &slot->commit;
       const uint64_t c1 = load_acquire(commit);
@@ -158,15 +165,20 @@ struct RingReader::Impl {
         continue;
       }
       if (state == HK_SLOT_ABANDONED) {
-        // Retired slot (older ticket): its writer dropped and counted the
-        // record. Our own ticket: an earlier reader already counted it torn.
+        // Our own ticket: an earlier reader counted it already. An older
+        // one: the slot is retired, so this ticket's writer gave up.
+        if (ticket < pos) torn++;
         pos++;
         continue;
       }
-      // Unfinished: claimed (BUSY for pos, or still holding an older lap)
-      // but not committed yet.
-      if ((writer_dead || stalled_too_long()) && abandon(commit, c1)) continue;
-      break;
+      // Unfinished: claimed but not committed yet (BUSY), or this ticket's
+      // writer has not reached the slot (it still holds an older lap).
+      if (!writer_dead && !stalled_too_long()) break;
+      if (state == HK_SLOT_BUSY) {
+        if (!retire(commit, c1)) break;  // finished meanwhile: read it next time
+      } else {
+        skip_unfinished();
+      }
     }
     publish();
     return out.size() - before;

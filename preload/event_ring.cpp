@@ -14,6 +14,7 @@
 
 #include <hakmem/ring_format.h>
 
+#include "line_writer.h"
 #include "os_memory.h"
 
 namespace hk {
@@ -51,27 +52,8 @@ uint32_t current_tid() {
   return t_tid;
 }
 
-// --- refusal messages: write(2) only, no stdio, no strerror (it may
-// allocate for its translation lookup). ---
-
-struct Line {
-  char buf[512];
-  size_t n = 0;
-  void put(const char* s) {
-    while (*s && n < sizeof buf - 1) buf[n++] = *s++;
-  }
-  void put_u64(uint64_t v) {
-    char tmp[24];
-    size_t k = 0;
-    do tmp[k++] = char('0' + v % 10); while ((v /= 10) != 0);
-    while (k > 0 && n < sizeof buf - 1) buf[n++] = tmp[--k];
-  }
-  void emit() {
-    buf[n++] = '\n';
-    ssize_t w = write(2, buf, n);
-    (void)w;
-  }
-};
+// --- refusal messages: hk::Line (write(2), no stdio), and no strerror: it
+// may allocate for its translation lookup. ---
 
 const char* errno_text(int e) {
   switch (e) {
@@ -89,23 +71,17 @@ const char* errno_text(int e) {
 
 void refuse(const char* what, const char* path, int err) {
   Line l;
-  l.put("hakmem: event ring ");
-  if (path) {
-    l.put(path);
-    l.put(": ");
-  }
-  l.put(what);
+  l.s("hakmem: event ring ");
+  if (path) l.s(path).s(": ");
+  l.s(what);
   if (err) {
-    l.put(": ");
-    if (const char* t = errno_text(err)) {
-      l.put(t);
-    } else {
-      l.put("errno ");
-      l.put_u64(uint64_t(err));
-    }
+    l.s(": ");
+    if (const char* t = errno_text(err))
+      l.s(t);
+    else
+      l.s("errno ").u(uint64_t(err));
   }
-  l.put("; continuing without a ring");
-  l.emit();
+  l.s("; continuing without a ring").end();
 }
 
 // --- configuration from the environment ---
@@ -203,11 +179,8 @@ bool read_settings(Settings& st) {
   st.capacity = HK_RING_DEFAULT_CAPACITY;
   if (const char* sz = getenv("HAKMEM_RING_SIZE"); sz && *sz) {
     if (!parse_size(sz, st.capacity)) {
-      Line l;
-      l.put("hakmem: HAKMEM_RING_SIZE=");
-      l.put(sz);
-      l.put(" is not a size (bytes, optional K/M/G); using the default");
-      l.emit();
+      Line().s("hakmem: HAKMEM_RING_SIZE=").s(sz)
+          .s(" is not a size (bytes, optional K/M/G); using the default").end();
       st.capacity = HK_RING_DEFAULT_CAPACITY;
     }
   }
@@ -216,11 +189,7 @@ bool read_settings(Settings& st) {
     if (strcmp(m, "flight") == 0) {
       st.mode = HK_RING_MODE_FLIGHT;
     } else if (strcmp(m, "stream") != 0) {
-      Line l;
-      l.put("hakmem: HAKMEM_RING_MODE=");
-      l.put(m);
-      l.put(" is neither stream nor flight; using stream");
-      l.emit();
+      Line().s("hakmem: HAKMEM_RING_MODE=").s(m).s(" is neither stream nor flight; using stream").end();
     }
   }
   return true;
@@ -259,16 +228,16 @@ void append(RingWriter* w, uint16_t type, uint8_t cls, uint8_t reason, uint64_t 
   uint64_t prev = __atomic_load_n(&slot->commit, __ATOMIC_RELAXED);
   // Only an empty slot or one holding an older committed record may be
   // taken: a BUSY slot belongs to a stalled writer, an ABANDONED one is
-  // retired, a newer ticket means this record is already a lap too late.
+  // retired, a newer ticket means this record is already a lap too late. The
+  // reader counts each such lost ticket (torn or overwritten), so the writer
+  // does not.
   const bool free_slot =
       prev == 0 || (HK_RING_COMMIT_STATE(prev) == HK_SLOT_COMMITTED &&
                     HK_RING_COMMIT_TICKET(prev) < t);
   const uint64_t busy = HK_RING_COMMIT(t, HK_SLOT_BUSY);
   if (!free_slot || !__atomic_compare_exchange_n(&slot->commit, &prev, busy, false,
-                                                 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
-    __atomic_fetch_add(&w->hdr->dropped, 1, __ATOMIC_RELAXED);
+                                                 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
     return;
-  }
   // Seqlock writer: BUSY is visible before any payload store.
   __atomic_thread_fence(__ATOMIC_RELEASE);
   uint64_t* word = reinterpret_cast<uint64_t*>(slot);

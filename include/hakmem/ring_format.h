@@ -13,14 +13,17 @@
  *   file read-write. It writes `tail` (stream mode) and may retire a slot
  *   (commit word -> ABANDONED) whose writer stalled or died; nothing else.
  * Guarantee: a reader never returns a torn record. Records come out once each,
- *   in claim (ticket) order, so in order within each thread. Every record a
- *   writer claimed is either returned or counted, exactly once, in one of
- *     dropped     (header, writers): the record was never written because the
- *                 ring was full (stream) or its slot was still held by a
- *                 stalled writer / retired;
- *     overwritten (reader): flight mode lapped it before it was read;
- *     torn        (reader): claimed but never committed (writer killed
- *                 mid-record, or stalled past the reader's stall timeout).
+ *   in claim (ticket) order, so in order within each thread. Every emit is
+ *   either returned or counted, exactly once, in one of
+ *     dropped     (header, writers): stream mode refused it, the ring being
+ *                 full; such a record never got a ticket;
+ *     overwritten (reader): flight mode lapped its ticket before it was read;
+ *     torn        (reader): its ticket was claimed but never committed (writer
+ *                 killed mid-record, stalled past the reader's stall timeout,
+ *                 or its slot unusable: retired, or still held by a writer
+ *                 of an earlier lap).
+ *   So stream: emits = read + dropped + torn (+ unread), flight: emits =
+ *   head = read + overwritten + torn (+ unread).
  * Full ring: STREAM mode refuses the record and counts it in `dropped`, so
  *   head - tail <= capacity always; FLIGHT mode overwrites the oldest slot.
  * Writer crash: the mapping is MAP_SHARED on a file, so everything committed
@@ -34,7 +37,7 @@
  *   ABANDONED: the reader gave up on a BUSY slot; the slot is retired for
  *              good, so a stalled writer that resumes cannot scribble on a
  *              record someone else committed later. Writers landing on a
- *              retired slot drop (counted in `dropped`).
+ *              retired slot give their record up (the reader counts it torn).
  *   A writer claims slot t & (capacity - 1) by CAS from 0, or from COMMITTED
  *   of an older ticket; it publishes with a CAS BUSY(t) -> COMMITTED(t).
  *   A reader at position r accepts the slot only if it reads COMMITTED(r)
