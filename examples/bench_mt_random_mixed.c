@@ -6,7 +6,8 @@
  *   bench_mt_random_mixed THREADS ITERS WS SEED [MIN MAX]
  *
  * ITERS is per thread. Each iteration picks a random slot; an occupied slot
- * is freed, an empty one gets malloc(MIN..MAX). Only the loop is timed: all
+ * is freed, an empty one gets malloc(MIN..MAX) with its first and last bytes
+ * written, exactly as in bench_random_mixed. Only the loop is timed: all
  * threads start together and the clock stops when the last one finishes.
  * Prints: bench_mt_random_mixed: ... ops=THREADS*ITERS seconds=X ops/s=N
  */
@@ -38,7 +39,8 @@ static void *run(void *arg) {
       size_t size = w->min + (size_t)((r >> 32) % (w->max - w->min + 1));
       unsigned char *p = malloc(size);
       if (!p) wl_out_of_memory("bench_mt_random_mixed", size);
-      p[0] = (unsigned char)r;
+      p[0] = (unsigned char)i;
+      p[size - 1] = (unsigned char)i;
       slots[idx] = p;
     }
   }
