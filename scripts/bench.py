@@ -413,7 +413,7 @@ def print_goals(gs):
         return
     print("\nissue 6 goals (hakmem):")
     for g in gs:
-        print(f"  {'PASS' if g['pass'] else 'FAIL'}  {g['workload']:<20} {g['goal']:<34} "
+        print(f"  {'PASS' if g['pass'] else 'FAIL'}  {g['workload']:<21} {g['goal']:<34} "
               f"{g['detail']}")
 
 
