@@ -48,14 +48,15 @@ void Join::drop_ev(Pending& p, size_t n) {
   p.ev.erase(p.ev.begin(), p.ev.begin() + static_cast<ptrdiff_t>(n));
 }
 
-void Join::expire(Pending& p, uint64_t now_ns) {
-  if (now_ns <= limits_.window_ns) return;
-  const uint64_t cutoff = now_ns - limits_.window_ns;
+void Join::expire(Pending& p) {
+  // A syscall waits for the allocator's stream, not the kernel's, to move
+  // past it: if the recorder wrote the kernel's chunks well ahead of the
+  // ring's, the events that match them are still to come.
   size_t n = 0;
-  while (n < p.sys.size() && p.sys[n].exit_ns < cutoff) ++n;
+  while (n < p.sys.size() && p.sys[n].exit_ns + limits_.window_ns < allocator_now_) ++n;
   if (n) drop_sys(p, n);
   n = 0;
-  while (n < p.ev.size() && p.ev[n].ev.ts_ns < cutoff) ++n;
+  while (n < p.ev.size() && p.ev[n].ev.ts_ns + limits_.window_ns < kernel_now_) ++n;
   if (n) drop_ev(p, n);
 }
 
@@ -66,8 +67,9 @@ void Join::on_syscall(const hk_sys_record& sys) {
     sink_.on_kernel_only(sys);
     return;
   }
+  kernel_now_ = std::max<uint64_t>(kernel_now_, sys.exit_ns);
   Pending& p = by_tid_[sys.tid];
-  expire(p, sys.exit_ns);
+  expire(p);
   // An event seen before its syscall only happens when the timeline had to
   // release out of order; look there first.
   for (size_t i = 0; i < p.ev.size(); ++i) {
@@ -87,8 +89,9 @@ void Join::on_syscall(const hk_sys_record& sys) {
 }
 
 void Join::on_event(uint32_t pid, const hk_event& ev) {
+  allocator_now_ = std::max<uint64_t>(allocator_now_, ev.ts_ns);
   Pending& p = by_tid_[ev.tid];
-  expire(p, ev.ts_ns);
+  expire(p);
   for (size_t i = 0; i < p.sys.size(); ++i) {
     if (keys_match(p.sys[i], ev)) {
       drop_sys(p, i);
@@ -111,7 +114,7 @@ void Join::advance(uint64_t now_ns) {
   if (now_ns < last_sweep_ns_ + limits_.window_ns / 4) return;
   last_sweep_ns_ = now_ns;
   for (auto it = by_tid_.begin(); it != by_tid_.end();) {
-    expire(it->second, now_ns);
+    expire(it->second);
     if (it->second.sys.empty() && it->second.ev.empty()) it = by_tid_.erase(it);
     else ++it;
   }

@@ -11,7 +11,8 @@
 // kernel-only, and vice versa.
 //
 // Memory is bounded: per tid at most max_pending records wait on each side,
-// and nothing waits longer than window_ns of trace time. Whatever a bound
+// and nothing waits once the other side's stream is window_ns past it (a
+// source whose chunks run ahead in the file does not starve the other). Whatever a bound
 // pushes out is resolved as unmatched and counted in overflowed(). Every
 // record fed in is resolved exactly once, through the JoinSink, by finish().
 // brk and mremap are never the allocator's (it has no path that makes them),
@@ -59,7 +60,8 @@ class Join {
   void on_syscall(const hk_sys_record& sys);
   // ev must be one of HK_EV_OS_*; pid is its ring's process.
   void on_event(uint32_t pid, const hk_event& ev);
-  // Resolves everything older than the window as of trace time now.
+  // Sweeps every thread's pending records against the window; cheap to call
+  // per record (it does the work once per quarter window of trace time).
   void advance(uint64_t now_ns);
   void finish();
   const JoinCounts& counts() const { return counts_; }
@@ -79,13 +81,14 @@ class Join {
   static bool keys_match(const hk_sys_record& sys, const hk_event& ev);
   void drop_sys(Pending& p, size_t n);
   void drop_ev(Pending& p, size_t n);
-  void expire(Pending& p, uint64_t now_ns);
+  void expire(Pending& p);
 
   JoinSink& sink_;
   JoinLimits limits_;
   JoinCounts counts_;
   std::unordered_map<uint32_t, Pending> by_tid_;
   uint64_t last_sweep_ns_ = 0;
+  uint64_t kernel_now_ = 0, allocator_now_ = 0;  // newest time seen per side
 };
 
 }  // namespace hk::analyze

@@ -87,7 +87,7 @@ void allocator(std::string& out, const Report& r, const Style& st) {
   }
   const AllocatorMetrics& a = r.allocator;
   out += st.bold("Allocator") + "\n";
-  TextTable t({"what", "count", "detail"});
+  TextTable t({"what", "count", "detail"}, "lrl");
   auto reasons = [](uint16_t type, const std::map<uint8_t, uint64_t>& m) {
     std::string s;
     for (const auto& [reason, n] : m) {
@@ -152,7 +152,7 @@ void join(std::string& out, const Report& r, const Style& st) {
     out += "  not available: the trace needs both the allocator's events and the kernel's records\n\n";
     return;
   }
-  TextTable t({"what", "count", "detail"});
+  TextTable t({"what", "count", "detail"}, "lrl");
   t.add({"allocator OS events", num(j.allocator_os_events),
          j.rate() < 0 ? "nothing to join" : fmt::format("join rate {}", pct(100.0 * j.rate()))});
   t.add({"matched", num(j.matched), "same tid, syscall, address and length"});
@@ -163,7 +163,7 @@ void join(std::string& out, const Report& r, const Style& st) {
   out += t.render();
   if (!r.outside_sites.empty()) {
     out += "  top call sites outside the allocator (" + r.symbolization + ")\n";
-    TextTable s({"  site", "syscall", "calls", "total", "churn pairs"});
+    TextTable s({"  site", "syscall", "calls", "total", "churn pairs"}, "llrrr");
     for (const SiteReport& sr : r.outside_sites)
       s.add({"  " + (sr.symbol.empty() ? fmt::format("{:#x} (pid {})", sr.site.caller, sr.site.pid) : sr.symbol),
              syscall_name(sr.site.nr), num(sr.site.calls), format_ns(sr.site.total_ns), num(sr.site.churn_pairs)});

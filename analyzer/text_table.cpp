@@ -18,9 +18,9 @@ std::string TextTable::render(size_t indent) const {
       const std::string cell = i < row.size() ? row[i] : "";
       const size_t pad = width[i] - cell.size();
       if (i) out += "  ";
-      if (i == 0) {
+      if (left(i)) {
         out += cell;
-        if (width.size() > 1) out.append(pad, ' ');
+        out.append(pad, ' ');
       } else {
         out.append(pad, ' ');
         out += cell;

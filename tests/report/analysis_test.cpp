@@ -1,0 +1,233 @@
+// Metrics and diagnoses on constructed recordings.
+#include "analysis.h"
+#include "diagnoses.h"
+#include "scenarios.h"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+
+using namespace hk::analyze;
+using hk::synth::Stream;
+
+namespace {
+
+// Runs `build` against a fresh stream feeding an Analysis, as a recording
+// would: kernel records and events arrive as separate chunks.
+Report analyse(const std::function<void(Stream&)>& build, const std::function<void(Analysis&)>& extra = {}) {
+  Analysis a("synthetic");
+  a.add_meta({{"start_mono_ns", "1000000000"}, {"bpf", "1"}, {"preload", "1"}});
+  Stream s([&](uint32_t pid, std::span<const hk_event> ev, std::span<const hk_sys_record> sys) {
+    if (!sys.empty()) a.add_syscalls(sys);
+    if (!ev.empty()) a.add_events(pid, ev);
+  });
+  build(s);
+  s.flush();
+  if (extra) extra(a);
+  hk_trace_footer f{};
+  f.end_mono_ns = s.now() + 1000;
+  a.add_footer(f);
+  return a.finish();
+}
+
+std::vector<std::string> ids(const Report& r) {
+  std::vector<std::string> out;
+  for (const Diagnosis& d : r.diagnoses) out.push_back(d.id);
+  return out;
+}
+
+const Diagnosis& find(const Report& r, const std::string& id) {
+  for (const Diagnosis& d : r.diagnoses)
+    if (d.id == id) return d;
+  throw std::runtime_error("no diagnosis " + id);
+}
+
+double evidence(const Diagnosis& d, const std::string& key) {
+  for (const Evidence& e : d.evidence)
+    if (e.key == key) return e.value;
+  throw std::runtime_error("no evidence " + key);
+}
+
+using Ids = std::vector<std::string>;
+
+}  // namespace
+
+TEST(Metrics, SyscallTableCountsLatencyAndErrors) {
+  Report r = analyse([](Stream& s) {
+    s.syscall(1, HK_NR_MMAP, 0, 4096, 0x1000, 0, 300);
+    s.syscall(1, HK_NR_MMAP, 0, 4096, -12, 0, 700);
+    s.syscall(1, HK_NR_MUNMAP, 0x1000, 4096, 0, 0, 100);
+  });
+  const auto& rows = r.syscalls.rows();
+  ASSERT_EQ(rows.count(HK_NR_MMAP), 1u);
+  EXPECT_EQ(rows.at(HK_NR_MMAP).count, 2u);
+  EXPECT_EQ(rows.at(HK_NR_MMAP).errors, 1u);
+  EXPECT_EQ(rows.at(HK_NR_MMAP).latency.total(), 1000u);
+  EXPECT_EQ(rows.at(HK_NR_MMAP).latency.max(), 700u);
+  EXPECT_EQ(r.syscalls.total_calls(), 3u);
+  EXPECT_EQ(r.join.kernel_only, 3u);
+}
+
+TEST(Metrics, SuperSlabLifetimeRemapAndPeakMapped) {
+  Report r = analyse([](Stream& s) {
+    s.ss_map(1, 0x100000, 1 << 20, 1);
+    s.advance(5000);
+    s.ss_map(1, 0x200000, 1 << 20, 2);
+    s.advance(1000);
+    s.ss_unmap(1, 0x100000, 1 << 20, HK_SS_EVICT, 1);
+    s.advance(2000);
+    s.ss_map(1, 0x300000, 1 << 20, 2);
+  });
+  const AllocatorMetrics& a = r.allocator;
+  EXPECT_EQ(a.count(HK_EV_SS_MAP), 3u);
+  EXPECT_EQ(a.superslab_lifetime.count(), 1u);
+  EXPECT_GT(a.superslab_lifetime.min(), 6000u);
+  EXPECT_EQ(a.superslab_remap.interval.count(), 1u);
+  EXPECT_EQ(a.superslab_remap.within_window, 1u);
+  EXPECT_EQ(a.peak_mapped_bytes, 2u << 20);
+  EXPECT_EQ(r.join.matched, 4u);
+  EXPECT_DOUBLE_EQ(r.join.rate(), 1.0);
+}
+
+TEST(Metrics, LruHitRateAndAccountingCurveIsBounded) {
+  Report r = analyse([](Stream& s) {
+    for (int i = 0; i < 3; ++i) s.event(HK_EV_LRU_POP_HIT, 1);
+    s.event(HK_EV_LRU_POP_MISS, 1);
+    for (uint64_t i = 0; i < 10'000; ++i) s.snapshot(3, 64, 1000 + i, 10);
+  });
+  EXPECT_DOUBLE_EQ(r.allocator.lru_hit_rate(), 0.75);
+  const ClassAccounting& c = r.accounting.classes().at(3);
+  EXPECT_EQ(c.snapshots, 10'000u);
+  EXPECT_LE(c.curve.size(), ClassAccounting::kMaxPoints);
+  EXPECT_GE(c.curve.size(), ClassAccounting::kMaxPoints / 2);
+  EXPECT_EQ(c.last.used, 10'999u);
+  EXPECT_EQ(c.gap_snapshots, 0u);
+}
+
+TEST(Metrics, NoLruLookupsMeansNoHitRate) {
+  Report r = analyse([](Stream& s) { s.event(HK_EV_LRU_PUSH, 1); });
+  EXPECT_LT(r.allocator.lru_hit_rate(), 0.0);
+}
+
+TEST(Diagnoses, SeedDrainOffRunReachesTheSeedsConclusion) {
+  Report r = analyse([](Stream& s) { hk::synth::seed_drain_off(s, 200); });
+  EXPECT_EQ(ids(r), (Ids{"lru_unreachable", "accounting_gap", "stuck_slabs"}));
+  const Diagnosis& d = find(r, "lru_unreachable");
+  EXPECT_EQ(d.severity, "critical");
+  EXPECT_EQ(evidence(d, "lru_miss"), 200);
+  EXPECT_EQ(evidence(d, "lru_push"), 0);
+  EXPECT_NE(d.summary.find("200 LRU lookups, 0 pushes, 0 SuperSlabs freed"), std::string::npos) << d.summary;
+  EXPECT_NE(d.fix.find("HAKMEM_TLS_SLL_DRAIN_INTERVAL=1024"), std::string::npos);
+  const Diagnosis& g = find(r, "accounting_gap");
+  EXPECT_EQ(evidence(g, "parked_blocks"), 200 * 512 * 3 / 4);
+  EXPECT_EQ(evidence(g, "gap_snapshots"), 200);
+}
+
+TEST(Diagnoses, HealthyRunRaisesNothing) {
+  Report r = analyse([](Stream& s) { hk::synth::healthy(s, 300); });
+  EXPECT_EQ(ids(r), Ids{});
+  EXPECT_GT(r.allocator.lru_hit_rate(), 0.9);
+}
+
+TEST(Diagnoses, LruOffChurnIsSuperSlabChurnOnly) {
+  Report r = analyse([](Stream& s) { hk::synth::superslab_churn(s, 100); });
+  EXPECT_EQ(ids(r), Ids{"superslab_churn"});
+  const Diagnosis& d = find(r, "superslab_churn");
+  EXPECT_EQ(evidence(d, "superslab_unmap"), 100);
+  EXPECT_EQ(evidence(d, "remaps_within_window"), 99);
+  EXPECT_NE(d.fix.find("HAKMEM_SS_LRU_CAP"), std::string::npos);
+}
+
+TEST(Diagnoses, ChurnSpreadOverMinutesIsNotChurn) {
+  Report r = analyse([](Stream& s) {
+    s.config(1024, 0);
+    for (int i = 0; i < 100; ++i) {
+      s.ss_map(1, 0x100000, 1 << 20, 1);
+      s.ss_unmap(1, 0x100000, 1 << 20, HK_SS_LRU_OFF, 0);
+      s.advance(2'000'000'000);
+    }
+  });
+  EXPECT_EQ(ids(r), Ids{});
+}
+
+TEST(Diagnoses, LargeBlockChurn) {
+  Report r = analyse([](Stream& s) {
+    for (int i = 0; i < 50; ++i) {
+      s.os_map(1, 0x500000, 8 << 20, HK_OS_LARGE);
+      s.event(HK_EV_LARGE_MAP, 1, HK_CLASS_NONE, 0, 0x500000, 8 << 20, 8 << 20, 0);
+      s.os_unmap(1, 0x500000, 8 << 20, HK_OS_LARGE);
+      s.event(HK_EV_LARGE_UNMAP, 1, HK_CLASS_NONE, 0, 0x500000, 8 << 20, 8 << 20, 0);
+    }
+  });
+  EXPECT_EQ(ids(r), Ids{"large_block_churn"});
+  EXPECT_EQ(evidence(find(r, "large_block_churn"), "remaps_within_window"), 49);
+}
+
+TEST(Diagnoses, AlignmentTrimOfLargeBlocks) {
+  Report r = analyse([](Stream& s) {
+    for (uint64_t i = 0; i < 40; ++i) {
+      const uint64_t base = 0x10000000 + i * (16 << 20);
+      s.os_map(1, base, 8 << 20, HK_OS_LARGE);
+      s.os_unmap(1, base, 1 << 20, HK_OS_ALIGN_TRIM);
+      s.event(HK_EV_LARGE_MAP, 1, HK_CLASS_NONE, 0, base + (1 << 20), 4 << 20, 4 << 20, 0);
+    }
+  });
+  EXPECT_EQ(ids(r), Ids{"alignment_trim"});
+  EXPECT_EQ(evidence(find(r, "alignment_trim"), "align_trims"), 40);
+}
+
+TEST(Diagnoses, ForeignMmapChurnNamesTheCallSite) {
+  Report r = analyse([](Stream& s) {
+    for (uint64_t i = 0; i < 100; ++i) {
+      s.foreign_mmap(1, 0x40000000, 1 << 20, 0x401234);
+      s.foreign_munmap(1, 0x40000000, 1 << 20, 0x401250);
+    }
+  });
+  EXPECT_EQ(ids(r), Ids{"foreign_mmap_churn"});
+  const Diagnosis& d = find(r, "foreign_mmap_churn");
+  EXPECT_EQ(evidence(d, "pairs"), 100);
+  EXPECT_EQ(evidence(d, "top_site_address"), 0x401234);
+  EXPECT_NE(d.summary.find("not symbolized"), std::string::npos) << d.summary;
+}
+
+TEST(Diagnoses, BrkTrimChurn) {
+  Report r = analyse([](Stream& s) {
+    s.brk(1, 0x600000);
+    for (int i = 0; i < 40; ++i) {
+      s.brk(1, 0x700000);
+      s.brk(1, 0x600000);
+    }
+  });
+  EXPECT_EQ(ids(r), Ids{"brk_trim_churn"});
+  EXPECT_EQ(evidence(find(r, "brk_trim_churn"), "shrinks"), 40);
+  EXPECT_EQ(evidence(find(r, "brk_trim_churn"), "cycles"), 39);
+}
+
+TEST(Diagnoses, DroppedEventsAndJoinLossAccounting) {
+  Report r = analyse(
+      [](Stream& s) {
+        s.ss_map(1, 0x100000, 1 << 20, 1);
+        s.lose_syscall();
+        s.os_map(1, 0x200000, 1 << 20, HK_OS_SUPERSLAB, false);
+        s.ss_map(1, 0x300000, 1 << 20, 2);
+      },
+      [](Analysis& a) {
+        hk_trace_ring_info info{};
+        info.pid = 4242;
+        info.state = 2;
+        info.dropped = 5;
+        a.add_ring(info);
+      });
+  EXPECT_EQ(ids(r), Ids{"dropped_events"});
+  EXPECT_EQ(r.drops.kernel_seq_gaps, 1u);
+  EXPECT_EQ(r.join.matched, 2u);
+  EXPECT_EQ(r.join.lost_to_drops, 1u);
+  EXPECT_EQ(r.join.allocator_only, 0u);
+  EXPECT_EQ(evidence(find(r, "dropped_events"), "ring_dropped"), 5);
+}
+
+TEST(Diagnoses, IdsAreStableAndComplete) {
+  EXPECT_EQ(diagnosis_ids(), (Ids{"lru_unreachable", "accounting_gap", "stuck_slabs", "superslab_churn",
+                                  "large_block_churn", "alignment_trim", "foreign_mmap_churn", "brk_trim_churn",
+                                  "dropped_events"}));
+}

@@ -1,0 +1,140 @@
+// Report rendering (JSON schema, text), diff and check on constructed runs.
+#include "analysis.h"
+#include "check.h"
+#include "diff.h"
+#include "mini_json.h"
+#include "report_json.h"
+#include "report_text.h"
+#include "scenarios.h"
+
+#include <gtest/gtest.h>
+
+using namespace hk::analyze;
+using hk::synth::Stream;
+namespace tj = hk::testjson;
+
+namespace {
+
+Report analyse(void (*build)(Stream&, uint64_t, size_t), uint64_t n) {
+  Analysis a("synthetic.hkt");
+  a.add_meta({{"start_mono_ns", "1000000000"}, {"bpf", "1"}, {"command", "bench \"quoted\"\tx"}});
+  Stream s([&](uint32_t pid, std::span<const hk_event> ev, std::span<const hk_sys_record> sys) {
+    if (!sys.empty()) a.add_syscalls(sys);
+    if (!ev.empty()) a.add_events(pid, ev);
+  });
+  build(s, n, 4096);
+  hk_trace_footer f{};
+  f.end_mono_ns = s.now() + 1000;
+  a.add_footer(f);
+  return a.finish();
+}
+
+void expect_counts(const tj::Value& obj, std::initializer_list<const char*> keys) {
+  for (const char* k : keys) {
+    ASSERT_TRUE(obj.has(k)) << "missing " << k;
+    EXPECT_TRUE(obj[k].is_number()) << k;
+    EXPECT_GE(obj[k].num(), 0) << k;
+  }
+}
+
+}  // namespace
+
+TEST(ReportJson, FollowsTheDocumentedSchema) {
+  const Report r = analyse(hk::synth::seed_drain_off, 50);
+  const tj::Value j = tj::parse(render_json(r));
+  ASSERT_TRUE(j.is_object());
+  EXPECT_EQ(j["format_version"].num(), kReportFormatVersion);
+  EXPECT_EQ(j["trace"]["command"].str(), "bench \"quoted\"\tx");
+  expect_counts(j["trace"], {"wall_ns", "allocator_events", "kernel_records", "processes", "threads"});
+
+  ASSERT_TRUE(j["diagnoses"].is_array());
+  ASSERT_EQ(j["diagnoses"].arr().size(), r.diagnoses.size());
+  for (const tj::Value& d : j["diagnoses"].arr()) {
+    for (const char* k : {"id", "severity", "summary", "explanation", "fix"}) EXPECT_TRUE(d[k].is_string()) << k;
+    EXPECT_TRUE(d["severity"].str() == "critical" || d["severity"].str() == "warning" ||
+                d["severity"].str() == "info");
+    ASSERT_TRUE(d["evidence"].is_object());
+    for (const auto& [k, v] : d["evidence"].obj()) EXPECT_TRUE(v.is_number()) << k;
+  }
+  EXPECT_EQ(j["diagnoses"].arr()[0]["id"].str(), "lru_unreachable");
+
+  ASSERT_TRUE(j["syscalls"].has("mmap"));
+  expect_counts(j["syscalls"]["mmap"], {"count", "errors", "allocator", "outside", "total_ns", "avg_ns", "max_ns"});
+  EXPECT_EQ(j["syscalls"]["mmap"]["count"].num(), 50);
+  expect_counts(j["syscall_totals"], {"count", "total_ns", "share_pct"});
+
+  expect_counts(j["allocator"], {"superslab_map", "superslab_unmap", "lru_push", "lru_hit", "lru_miss", "lru_evict",
+                                 "slab_empty", "drain", "slab_acquire", "peak_mapped_bytes"});
+  EXPECT_EQ(j["allocator"]["lru_miss"].num(), 50);
+  EXPECT_TRUE(j["allocator"]["lru_hit_rate"].is_number());
+
+  expect_counts(j["join"], {"matched", "kernel_only", "allocator_only", "lost_to_drops"});
+  EXPECT_EQ(j["join"]["matched"].num(), 50);
+  EXPECT_EQ(j["join"]["rate"].num(), 1.0);
+  ASSERT_TRUE(j["accounting"].is_array());
+  EXPECT_EQ(j["accounting"].arr().size(), 4u);
+  expect_counts(j["accounting"].arr()[0]["worst"], {"used", "parked", "live"});
+  expect_counts(j["drops"], {"ring_dropped", "kernel_lost", "total"});
+  EXPECT_TRUE(j["outside"]["sites"].is_array());
+}
+
+TEST(ReportJson, UndefinedRatesAreNull) {
+  Analysis a("empty");
+  const tj::Value j = tj::parse(render_json(a.finish()));
+  EXPECT_TRUE(j["allocator"]["lru_hit_rate"].is_null());
+  EXPECT_TRUE(j["join"]["rate"].is_null());
+  EXPECT_FALSE(j["join"]["available"].is_null());
+}
+
+TEST(ReportText, SaysWhatHappenedAndColoursOnlyOnRequest) {
+  const Report r = analyse(hk::synth::seed_drain_off, 50);
+  const std::string plain = render_text(r, false);
+  EXPECT_EQ(plain.find('\x1b'), std::string::npos);
+  EXPECT_NE(plain.find("[lru_unreachable] LRU unreachable: 50 LRU lookups, 0 pushes"), std::string::npos) << plain;
+  EXPECT_NE(plain.find("HAKMEM_TLS_SLL_DRAIN_INTERVAL=1024"), std::string::npos);
+  EXPECT_NE(plain.find("Syscalls, measured in the kernel"), std::string::npos);
+  EXPECT_NE(render_text(r, true).find("\x1b[1;31mCRITICAL"), std::string::npos);
+}
+
+TEST(Diff, BeforeAfterTableAndDiagnosesGone) {
+  const Report before = analyse(hk::synth::seed_drain_off, 100);
+  const Report after = analyse(hk::synth::healthy, 100);
+  const ReportDiff d = diff_reports(before, after);
+  EXPECT_EQ(d.gone, (std::vector<std::string>{"accounting_gap", "lru_unreachable", "stuck_slabs"}));
+  EXPECT_TRUE(d.appeared.empty());
+  const DiffRow* mmap = nullptr;
+  for (const DiffRow& row : d.rows)
+    if (row.metric == "syscalls.mmap") mmap = &row;
+  ASSERT_NE(mmap, nullptr);
+  EXPECT_EQ(*mmap->before, 100);
+  EXPECT_EQ(*mmap->after, 24);  // 20 loader-style mappings + 4 SuperSlabs
+  EXPECT_EQ(*mmap->change(), -76);
+  EXPECT_DOUBLE_EQ(*mmap->change_pct(), -76.0);
+  const std::string text = render_diff_text(d, "off.hkt", "on.hkt", false);
+  EXPECT_NE(text.find("-76.0%"), std::string::npos) << text;
+  const tj::Value j = tj::parse(render_diff_json(d, "off.hkt", "on.hkt"));
+  EXPECT_EQ(j["metrics"]["syscalls.mmap"]["change"].num(), -76);
+  EXPECT_EQ(j["gone"].arr().size(), 3u);
+}
+
+TEST(Check, EachLimitPassesOrFailsWithItsNumbers) {
+  const Report bad = analyse(hk::synth::seed_drain_off, 100);
+  CheckLimits l;
+  l.max_syscalls = 50;
+  l.max_syscall_share_pct = 100.0;
+  l.min_lru_hit_rate = 0.5;
+  l.forbid = {"lru_unreachable", "brk_trim_churn"};
+  const auto res = run_checks(bad, l);
+  ASSERT_EQ(res.size(), 5u);
+  EXPECT_FALSE(res[0].ok);
+  EXPECT_EQ(res[0].detail, "100 memory syscalls > 50");
+  EXPECT_TRUE(res[1].ok);
+  EXPECT_FALSE(res[2].ok);
+  EXPECT_FALSE(res[3].ok);
+  EXPECT_EQ(res[3].name, "forbid lru_unreachable");
+  EXPECT_TRUE(res[4].ok);
+
+  const Report good = analyse(hk::synth::healthy, 100);
+  l.max_syscalls = 100;
+  for (const CheckResult& c : run_checks(good, l)) EXPECT_TRUE(c.ok) << c.name << ": " << c.detail;
+}
