@@ -9,7 +9,7 @@ attached (`hakmem-analyze record`, ring and probe) when that is available.
   once, in an order that rotates with the repetition, so drift on a shared
   machine hits every allocator alike. The table shows medians.
 - Per run: the program's own result (ops/s, or seconds when that is all it
-  prints) and peak RSS (ru_maxrss from wait4, as /usr/bin/time -f %M reports).
+  prints) and peak RSS (/usr/bin/time -f %M).
 - Memory syscalls (mmap, munmap, mremap, madvise, brk; whole process, the
   loader's included) come from ONE separate `strace -f -c` run per allocator
   and workload, plus one at a tenth of the operations: if the count grows
@@ -382,16 +382,12 @@ def print_table(entries, allocs, opts, notes):
                          f"{rss / 1024:.1f}" if rss else "-",
                          fmt_ratio(r.get("hakmem_rss_ratio")) if has_hk else "-",
                          fmt_memsys(r)])
-        rows.append(None)
-    widths = [max(len(str(c)) for c in col)
-              for col in zip(header, *[r for r in rows if r])]
+    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows)]
     line = "  ".join("-" * w for w in widths)
     print()
     print("  ".join(h.ljust(w) for h, w in zip(header, widths)))
     print(line)
     for r in rows:
-        if r is None:
-            continue
         print("  ".join(str(c).rjust(w) if i >= 2 else str(c).ljust(w)
                         for i, (c, w) in enumerate(zip(r, widths))))
     print(line)
