@@ -69,6 +69,14 @@ TEST_F(BadFree, MisalignedInteriorPointerOfSmallBlockAborts) {
   free(block);
 }
 
+TEST_F(BadFree, SixteenByteAlignedInteriorPointerOfSmallBlockAborts) {
+  auto* block = static_cast<char*>(opaque(malloc(64)));
+  ASSERT_EQ(hakmem_owns(block), 1);
+  void* p = opaque(block + 16);  // aligned like a block, but inside one
+  EXPECT_DEATH(free(p), abort_line_regex(p));
+  free(block);
+}
+
 TEST_F(BadFree, InteriorPointerOfLargeBlockAborts) {
   auto* block = static_cast<char*>(opaque(malloc(4 << 20)));
   ASSERT_EQ(hakmem_owns(block), 1);
@@ -87,6 +95,23 @@ TEST_F(BadFree, ImmediateDoubleFreeOfSmallBlockAborts) {
       },
       abort_line_regex(p));
   free(p);  // the double free happened in the child only
+}
+
+TEST_F(BadFree, DoubleFreeWithAnotherFreeInBetweenAborts) {
+  // glibc's tcache catches this one too; left alone, the block sits in a
+  // free list twice and two later mallocs return the same memory.
+  void* a = opaque(malloc(64));
+  void* b = opaque(malloc(64));
+  ASSERT_EQ(hakmem_owns(a), 1);
+  EXPECT_DEATH(
+      {
+        g_free(a);
+        g_free(b);
+        g_free(a);
+      },
+      abort_line_regex(a));
+  free(a);
+  free(b);
 }
 
 TEST_F(BadFree, DoubleFreeOfLargeBlockAborts) {

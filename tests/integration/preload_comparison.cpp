@@ -1,5 +1,7 @@
 #include "preload_comparison.h"
 
+#include <cstdlib>
+
 #include <gtest/gtest.h>
 
 namespace hk_test {
@@ -7,7 +9,7 @@ namespace hk_test {
 namespace {
 
 // The first line of each HAKMEM_STATS report.
-constexpr const char* kStatsHeader = "hakmem stats";
+constexpr const char* kStatsHeader = "[hakmem] config:";
 
 std::string tail(const std::string& s, std::size_t n = 2000) {
   return s.size() <= n ? s : "..." + s.substr(s.size() - n);
@@ -31,6 +33,13 @@ int stats_reports(const std::string& err) {
        at = err.find(kStatsHeader, at + 1))
     ++count;
   return count;
+}
+
+std::uint64_t sum_of_counter(const std::string& err, const std::string& key) {
+  std::uint64_t sum = 0;
+  for (std::size_t at = err.find(key); at != std::string::npos; at = err.find(key, at + 1))
+    sum += std::strtoull(err.c_str() + at + key.size(), nullptr, 10);
+  return sum;
 }
 
 void expect_same_behaviour(const RunPair& runs, int min_reports) {

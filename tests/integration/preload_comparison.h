@@ -8,6 +8,7 @@
 // with hk_test::run(). Test thread only.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -24,6 +25,10 @@ RunPair run_with_and_without_hakmem(const std::function<RunSpec(bool preloaded)>
 
 // How many HAKMEM_STATS reports (one per process that exited) stderr holds.
 int stats_reports(const std::string& err);
+
+// The sum over all reports in stderr of the number that follows `key`
+// (e.g. "remote: frees=").
+std::uint64_t sum_of_counter(const std::string& err, const std::string& key);
 
 // Adds gtest failures for every way the preloaded run differs from the
 // plain one, or shows no sign of hakmem. `min_reports` is how many processes

@@ -102,8 +102,9 @@ TEST(RealPrograms, BashPipeline) {
   auto runs = run_with_and_without_hakmem([](bool) {
     return RunSpec{{"bash", kPrograms + "pipeline.sh"}, {{"LC_ALL", "C"}}, "", "", 120};
   });
-  // bash, seq, awk, sort, uniq, sed and md5sum each report at exit.
-  expect_same_behaviour(runs, 5);
+  // bash and awk report at exit. coreutils (seq, sort, sed, ...) close
+  // stderr in their atexit handler, before hakmem's report can be written.
+  expect_same_behaviour(runs, 2);
 }
 
 TEST(RealPrograms, GitInitAddCommitGcFsck) {

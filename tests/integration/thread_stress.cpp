@@ -191,10 +191,26 @@ void producer_consumer(int producers, int consumers, int blocks_each) {
          consumers, consumed.load());
 }
 
+// A thread-specific value whose destructor runs at thread exit, possibly
+// after hakmem has flushed the thread's caches: it frees the thread's block
+// and allocates and frees more, which must still work.
+pthread_key_t g_exit_key;
+std::atomic<long> g_exit_destructor_runs{0};
+
+void exit_destructor(void* value) {
+  auto* b = static_cast<Block*>(value);
+  verify_and_free(*b);
+  Rng r{reinterpret_cast<std::uintptr_t>(value) | 1};
+  for (int i = 0; i < 20; ++i) verify_and_free(make_block(r));
+  delete b;
+  g_exit_destructor_runs.fetch_add(1, std::memory_order_relaxed);
+}
+
 // Phase 2: short-lived threads. Each allocates, frees half itself and leaves
 // the rest to the main thread, which frees them after the thread has exited
 // (those frees must not revive the dead thread's caches).
 void thread_churn(int rounds, int threads_per_round) {
+  if (pthread_key_create(&g_exit_key, exit_destructor) != 0) fail("pthread_key_create", nullptr, 0);
   long handed = 0;
   for (int round = 0; round < rounds; ++round) {
     std::vector<std::vector<Block>> leftovers(static_cast<std::size_t>(threads_per_round));
@@ -208,6 +224,7 @@ void thread_churn(int rounds, int threads_per_round) {
           if (i % 2) leftovers[static_cast<std::size_t>(t)].push_back(mine[i]);
           else verify_and_free(mine[i]);
         }
+        pthread_setspecific(g_exit_key, new Block(make_block(r)));
       });
     }
     for (auto& t : threads) t.join();
@@ -217,8 +234,32 @@ void thread_churn(int rounds, int threads_per_round) {
         ++handed;
       }
   }
+  if (g_exit_destructor_runs.load() != static_cast<long>(rounds) * threads_per_round)
+    fail("a thread-exit destructor did not run", nullptr, 0);
   printf("thread churn ok: %d rounds of %d threads, %ld blocks freed after their thread exited\n",
          rounds, threads_per_round, handed);
+}
+
+// Phase 3: many heaps at once. Every thread allocates a batch, then frees
+// the batch of the thread next to it, so each thread's blocks are freed by
+// another thread while both are alive.
+void many_threads_ring(int threads) {
+  std::vector<std::vector<Block>> batches(static_cast<std::size_t>(threads));
+  std::atomic<int> filled{0};
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&, t] {
+      Rng r{static_cast<std::uint64_t>(t + 1) * 0xA0761D6478BD642Full};
+      auto& mine = batches[static_cast<std::size_t>(t)];
+      for (int i = 0; i < 300; ++i) mine.push_back(make_block(r));
+      filled.fetch_add(1);
+      while (filled.load() < threads) std::this_thread::yield();
+      for (const Block& b : batches[static_cast<std::size_t>((t + 1) % threads)]) verify_and_free(b);
+    });
+  }
+  for (auto& t : pool) t.join();
+  printf("many threads ok: %d threads alive at once, each freeing its neighbour's blocks\n",
+         threads);
 }
 
 // The child of a fork from a threaded parent: it must find a working heap,
@@ -247,7 +288,7 @@ void thread_churn(int rounds, int threads_per_round) {
   exit(0);
 }
 
-// Phase 3: fork repeatedly while worker threads allocate and free.
+// Phase 4: fork repeatedly while worker threads allocate and free.
 void fork_while_threaded(int workers, int forks) {
   std::atomic<bool> stop{false};
   std::atomic<long> ops{0};
@@ -302,6 +343,7 @@ void fork_while_threaded(int workers, int forks) {
 int main() {
   producer_consumer(4, 4, 25000);
   thread_churn(150, 4);
+  many_threads_ring(64);
   fork_while_threaded(4, 20);
   printf("thread stress ok\n");
   return 0;

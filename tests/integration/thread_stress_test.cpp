@@ -20,8 +20,11 @@ TEST(ThreadStress, CrossThreadFreesThreadChurnAndForkUnderPreload) {
   ASSERT_TRUE(r.exited_ok()) << r.status() << "\nstdout:\n" << r.out << "\nstderr:\n" << r.err;
   EXPECT_NE(r.out.find("producer/consumer ok"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("thread churn ok"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("many threads ok"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("fork while threaded ok"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("thread stress ok"), std::string::npos) << r.out;
   // The parent and each of the 20 forked children report at exit.
   EXPECT_GE(hk_test::stats_reports(r.err), 21) << r.err;
+  EXPECT_GT(hk_test::sum_of_counter(r.err, "remote: frees="), 0u)
+      << "no cross-thread free reached hakmem's remote path:\n" << r.err;
 }

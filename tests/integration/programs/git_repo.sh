@@ -16,7 +16,7 @@ for i in $(seq 1 5 150); do echo "changed $i" >> "file$i.txt"; done
 sed -i 's/^1234/one-two-three-four/' big.txt
 git commit -q -a -m "second commit"
 git log --format='%H %s'
-git cat-file -p 'HEAD^{tree}' | head -n 20
+git cat-file -p 'HEAD^{tree}' | sed -n '1,20p'
 git diff --stat HEAD~1 HEAD | tail -n 1
 git gc -q
 git fsck --strict --no-progress

@@ -1,0 +1,115 @@
+// Freed memory must come back: blocks freed in one size class serve other
+// classes (the seed's bug made empty slabs unreachable, so every class kept
+// its own high-water mark), a churn of large blocks stays within its cache
+// bound, and realloc(p, 0) really frees. Measured on this process's RSS and
+// VmSize, which only hakmem's behaviour moves here.
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "allocator_under_test.h"
+
+using hk_test::opaque;
+
+namespace {
+
+struct Footprint {
+  std::size_t vm, rss;
+};
+
+Footprint footprint() {
+  Footprint f{0, 0};
+  FILE* in = fopen("/proc/self/statm", "r");
+  unsigned long vm = 0, rss = 0;
+  if (in != nullptr) {
+    if (fscanf(in, "%lu %lu", &vm, &rss) != 2) vm = rss = 0;
+    fclose(in);
+  }
+  const auto page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  f.vm = vm * page;
+  f.rss = rss * page;
+  return f;
+}
+
+constexpr std::size_t kMiB = std::size_t{1} << 20;
+
+}  // namespace
+
+TEST(MemoryReuse, SmallBlocksFreedInOneClassServeTheNext) {
+  // 16 MiB of each class in turn, each freed completely before the next
+  // class starts: 480 MiB in all. With freed slabs going back to the pool the
+  // footprint stays near one class's worth (glibc: ~40 MiB).
+  const std::size_t sizes[] = {16,  32,   48,   64,   80,   96,    128,  256,
+                               512, 1024, 2048, 4096, 8192, 16384, 32768};
+  std::vector<void*> blocks;
+  blocks.reserve(16 * kMiB / sizes[0]);
+  const Footprint before = footprint();
+  std::size_t peak = 0;
+  for (int round = 0; round < 2; ++round) {
+    for (std::size_t size : sizes) {
+      const std::size_t count = (16 * kMiB) / size;
+      blocks.clear();
+      for (std::size_t i = 0; i < count; ++i) {
+        auto* p = static_cast<unsigned char*>(malloc(size));
+        ASSERT_NE(p, nullptr);
+        p[0] = 1;
+        p[size - 1] = 2;
+        blocks.push_back(p);
+      }
+      ASSERT_EQ(hakmem_owns(blocks.front()), 1);
+      for (void* p : blocks) free(p);
+      const std::size_t grown = footprint().rss - before.rss;
+      if (grown > peak) peak = grown;
+    }
+  }
+  EXPECT_LT(peak, 96 * kMiB) << "RSS grew by " << peak / kMiB
+                             << " MiB: memory freed in one size class is not reused by the next";
+}
+
+TEST(MemoryReuse, LargeBlockChurnStaysBounded) {
+  // Eight live slots of 32 KiB..8 MiB, replaced 5000 times: at most 64 MiB
+  // live; whatever the large cache keeps must stay bounded as well.
+  const Footprint before = footprint();
+  std::size_t peak = 0;
+  std::uint64_t s = 88172645463325252ull;
+  void* live[8] = {};
+  for (int i = 0; i < 5000; ++i) {
+    s ^= s << 13;
+    s ^= s >> 7;
+    s ^= s << 17;
+    const std::size_t n = 32769 + s % (8 * kMiB);
+    const unsigned k = static_cast<unsigned>(s >> 40) & 7u;
+    free(live[k]);
+    auto* p = static_cast<unsigned char*>(malloc(n));
+    ASSERT_NE(p, nullptr);
+    ASSERT_EQ(hakmem_owns(p), 1);
+    memset(p, 1, 4096);
+    p[n - 1] = 1;
+    live[k] = p;
+    const std::size_t grown = footprint().vm - before.vm;
+    if (grown > peak) peak = grown;
+  }
+  for (void* p : live) free(p);
+  EXPECT_LT(peak, 256 * kMiB) << "VmSize grew by " << peak / kMiB
+                              << " MiB for at most 64 MiB of live large blocks";
+}
+
+TEST(MemoryReuse, ReallocToZeroReallyFrees) {
+  // If realloc(p, 0) leaked instead of freeing, 2000 MiB would stay mapped.
+  const Footprint before = footprint();
+  for (int i = 0; i < 2000; ++i) {
+    void* p = opaque(malloc(kMiB + static_cast<std::size_t>(i % 7) * 4096));
+    ASSERT_NE(p, nullptr);
+    memset(p, 1, 64);
+    ASSERT_EQ(realloc(p, 0), nullptr);
+  }
+  const std::size_t grown = footprint().vm - before.vm;
+  EXPECT_LT(grown, 256 * kMiB) << "realloc(p, 0) seems to leak: VmSize grew by " << grown / kMiB
+                               << " MiB over 2000 x 1 MiB";
+}
