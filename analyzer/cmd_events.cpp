@@ -1,5 +1,6 @@
 // `hakmem-analyze events`: both sources of a trace, merged in time order.
 #include "command.h"
+#include "event_format.h"
 #include "event_names.h"
 #include "exit_codes.h"
 #include "syscall_table.h"
@@ -138,52 +139,26 @@ std::string alloc_details(const hk_event& e) {
   return d;
 }
 
-std::string json_escape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (uint8_t(c) < 0x20) {
-      out += fmt::format("\\u{:04x}", unsigned(uint8_t(c)));
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
 void print_json(fmt::memory_buffer& out, const TimedRecord& r, int64_t rel) {
   if (r.kernel) {
     const hk_sys_record& s = r.sys;
     static constexpr const char* kKinds[] = {"call", "fork", "exec", "exit"};
     fmt::format_to(std::back_inserter(out),
-                   "{{\"t_ns\":{},\"mono_ns\":{},\"source\":\"kernel\",\"pid\":{},\"tid\":{},"
+                   "{{\"t_ns\":{},\"source\":\"kernel\",\"pid\":{},\"tid\":{},"
                    "\"type\":\"{}\",\"kind\":\"{}\",\"nr\":{},\"args\":[{},{},{},{},{},{}],"
                    "\"ret\":{},\"enter_ns\":{},\"exit_ns\":{},\"caller\":\"{:#x}\","
                    "\"stack_id\":{},\"cpu\":{},\"seq\":{}}}\n",
-                   rel, r.t_ns, s.pid, s.tid, json_escape(kernel_type(s)),
+                   rel, s.pid, s.tid, kernel_type(s),
                    s.kind < 4 ? kKinds[s.kind] : "unknown", s.nr, s.args[0], s.args[1],
                    s.args[2], s.args[3], s.args[4], s.args[5], int64_t(s.ret), s.enter_ns,
                    s.exit_ns, s.caller, s.stack_id, s.cpu, s.seq);
     return;
   }
-  const hk_event& e = r.ev;
-  const EventFields& f = event_fields(e.type);
-  std::string fields;
-  uint64_t raw[] = {e.addr, e.len, e.a, e.b, e.c};
-  std::string_view names[] = {f.addr, f.len, f.a, f.b, f.c};
-  for (int i = 0; i < 5; ++i)
-    if (!names[i].empty())
-      fields += fmt::format("{}\"{}\":{}", fields.empty() ? "" : ",", json_escape(names[i]), raw[i]);
-  std::string_view reason = event_reason_name(e.type, e.reason);
-  fmt::format_to(std::back_inserter(out),
-                 "{{\"t_ns\":{},\"mono_ns\":{},\"source\":\"alloc\",\"pid\":{},\"tid\":{},"
-                 "\"type\":\"{}\",\"type_id\":{},\"cls\":{},\"reason\":\"{}\",\"reason_id\":{},"
-                 "\"addr\":\"{:#x}\",\"len\":{},\"a\":{},\"b\":{},\"c\":{},\"fields\":{{{}}}}}\n",
-                 rel, r.t_ns, r.source_pid, e.tid, json_escape(alloc_type(e)), e.type,
-                 e.cls == HK_CLASS_NONE ? std::string("null") : std::to_string(e.cls), reason,
-                 e.reason, e.addr, e.len, e.a, e.b, e.c, fields);
+  // The event itself renders as ring-dump renders it; the merged stream adds
+  // where it sits in the recording and whose ring it came from.
+  const std::string ev = format_event_json(r.ev);
+  fmt::format_to(std::back_inserter(out), "{{\"t_ns\":{},\"source\":\"alloc\",\"pid\":{},{}\n", rel,
+                 r.source_pid, std::string_view(ev).substr(1));
 }
 
 void print_text(fmt::memory_buffer& out, const TimedRecord& r, int64_t rel) {

@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
+#include <fmt/ranges.h>
 
 #include <cerrno>
 #include <climits>
@@ -281,13 +281,13 @@ void print_summary(const Session& s, const RecordOptions& o, bool bpf, uint64_t 
   fmt::print(stderr, "  allocator: {} events from {} rings; dropped {}, overwritten {}, torn {}\n",
              s.events(), s.rings(), s.dropped(), s.overwritten(), s.torn());
   if (bpf) {
-    std::string calls;
-    for (const auto& [nr, n] : s.by_nr()) calls += fmt::format(", {} {}", syscall_name(nr), n);
+    std::vector<std::string> parts;
+    for (const auto& [nr, n] : s.by_nr()) parts.push_back(fmt::format("{} {}", syscall_name(nr), n));
     static constexpr const char* kKinds[] = {"call", "fork", "exec", "exit"};
     for (const auto& [kind, n] : s.by_kind())
-      calls += fmt::format(", {} {}", kind < 4 ? kKinds[kind] : "other", n);
-    fmt::print(stderr, "  kernel:    {} records{}; lost {}\n", s.syscalls(),
-               calls.empty() ? "" : ":" + calls.substr(1), lost);
+      parts.push_back(fmt::format("{} {}", kind < 4 ? kKinds[kind] : "other", n));
+    fmt::print(stderr, "  kernel:    {} records{}{}; lost {}\n", s.syscalls(),
+               parts.empty() ? "" : ": ", fmt::join(parts, ", "), lost);
   } else {
     fmt::print(stderr, "  kernel:    not recorded (--no-bpf)\n");
   }
