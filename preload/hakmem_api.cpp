@@ -73,7 +73,7 @@ HK_API void hakmem_get_stats(struct hakmem_stats* out) {
   }
 }
 
-HK_API int hakmem_block_info(const void* p, struct hakmem_block_info* out) {
+HK_API int hakmem_inspect(const void* p, struct hakmem_block_info* out) {
   using namespace hk;
   memset(out, 0, sizeof(*out));
   const uint8_t kind = registry_kind(p);

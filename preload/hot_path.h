@@ -21,10 +21,11 @@ void free_slow(void* p);        // api_core.cpp: null, large, invalid
 
 inline void* pop_or_refill(unsigned cls) {
   Bin& b = t_tc.bins[cls];
-  void* p = b.head;
-  if (__builtin_expect(p != nullptr, 1)) {
+  const uint32_t n = b.count.load(std::memory_order_relaxed);
+  if (__builtin_expect(n > b.low, 1)) {
+    void* p = b.head;
     b.head = *static_cast<void**>(p);
-    b.count.store(b.count.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+    b.count.store(n - 1, std::memory_order_relaxed);
     return p;
   }
   return refill_and_alloc(cls);

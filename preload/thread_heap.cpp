@@ -23,6 +23,9 @@ struct ClassLists {
   Slab* full;     // owned slabs with none
   void* spill;    // drain off: SLL overflow, still counted used
   std::atomic<uint32_t> spill_count;
+  // Blocks a refill moves into the SLL: doubles on each refill, halves
+  // when a drain finds idle blocks, so refills track what the thread uses.
+  uint32_t fill;
 };
 
 struct ThreadHeap {
@@ -149,19 +152,50 @@ void collect_inbox(ThreadHeap* h) {
   flush_run();
 }
 
+// Unlinks and returns everything below the first `keep` blocks of b.
+void* cut_sll_after(Bin& b, uint32_t keep) {
+  void** link = &b.head;
+  for (uint32_t i = 0; i < keep && *link; ++i) link = static_cast<void**>(*link);
+  void* tail = *link;
+  *link = nullptr;
+  const uint32_t n = load(b.count);
+  store(b.count, keep < n ? keep : n);
+  if (b.low > keep) b.low = uint16_t(keep);
+  return tail;
+}
+
+// The periodic drain returns about three quarters of each SLL's idle
+// blocks (those below its low-water mark, untouched all interval); blocks
+// in use since are hot and stay. Every other drain (thread exit, trim,
+// hakmem_drain_now) returns everything, spill lists included.
 void drain_heap(ThreadHeap* h, hk_drain_reason reason) {
   Tally t;
+  const bool idle_only = reason == HK_DRAIN_INTERVAL;
   for (unsigned c = 0; c < kNumClasses; ++c) {
     Bin& b = h->bins[c];
     ClassLists& L = h->cls[c];
-    void* sll = b.head;
-    void* spill = L.spill;
-    if (!sll && !spill) continue;
-    b.head = nullptr;
-    store(b.count, 0);
-    L.spill = nullptr;
-    store(L.spill_count, 0);
-    const uint64_t n = return_chain(h, sll, t) + return_chain(h, spill, t);
+    void* back = nullptr;
+    void* spill = nullptr;
+    if (idle_only) {
+      const uint32_t n = load(b.count);
+      const uint32_t idle = b.low < n ? b.low : n;
+      const uint32_t give = idle - idle / 4;
+      if (give) {
+        back = cut_sll_after(b, n - give);
+        if (L.fill > 1) L.fill /= 2;
+      }
+      b.low = uint16_t(load(b.count));
+    } else {
+      back = b.head;
+      b.head = nullptr;
+      store(b.count, 0);
+      b.low = 0;
+      spill = L.spill;
+      L.spill = nullptr;
+      store(L.spill_count, 0);
+    }
+    if (!back && !spill) continue;
+    const uint64_t n = return_chain(h, back, t) + return_chain(h, spill, t);
     drop(g_stats.class_used[c], n);
   }
   collect_inbox(h);
@@ -184,18 +218,6 @@ void maybe_periodic_snapshot(ThreadHeap* h) {
     emit_snapshots();
 }
 
-// Cuts the SLL of cls down to half its capacity and returns the cut tail.
-void* cut_sll_tail(Bin& b, uint32_t* cut_count) {
-  const uint32_t keep = b.cap / 2;
-  uint32_t n = load(b.count);
-  void** link = &b.head;
-  for (uint32_t i = 0; i < keep && *link; ++i) link = static_cast<void**>(*link);
-  void* tail = *link;
-  *link = nullptr;
-  store(b.count, keep < n ? keep : n);
-  *cut_count = n > keep ? n - keep : 0;
-  return tail;
-}
 
 // Refills h's SLL for cls and returns one block (the seed's slow path).
 void* refill(ThreadHeap* h, unsigned cls) {
@@ -203,7 +225,8 @@ void* refill(ThreadHeap* h, unsigned cls) {
   ClassLists& L = h->cls[cls];
   if (h->inbox.load(std::memory_order_relaxed)) collect_inbox(h);
   maybe_periodic_snapshot(h);
-  const uint32_t want = b.cap / 2 ? b.cap / 2 : 1;
+  const uint32_t want = L.fill;
+  if (L.fill < b.cap / 2u) L.fill *= 2;
   if (L.spill) {
     // Drain off: parked blocks come back from the spill list, never from
     // the slabs, and the slabs never see them.
@@ -296,10 +319,12 @@ ThreadHeap* attach_heap() {
     for (unsigned c = 0; c < kNumClasses; ++c) {
       h->cls[c].partial = h->cls[c].full = nullptr;
       h->cls[c].spill = nullptr;
+      h->cls[c].fill = 1;
       store(h->cls[c].spill_count, 0);
       tc.bins[c].head = nullptr;
       store(tc.bins[c].count, 0);
       tc.bins[c].cap = kClasses.sll_cap[c];
+      tc.bins[c].low = 0;
     }
     h->bins = tc.bins;
     h->tid = uint32_t(gettid());
@@ -343,10 +368,21 @@ void push_inbox(ThreadHeap* o, void* p) {
 
 void global_heap_init() {
   g_global_heap.bins = g_global_bins;
-  for (unsigned c = 0; c < kNumClasses; ++c) g_global_bins[c].cap = kClasses.sll_cap[c];
+  for (unsigned c = 0; c < kNumClasses; ++c) {
+    g_global_bins[c].cap = kClasses.sll_cap[c];
+    g_global_heap.cls[c].fill = 1;
+  }
 }
 
 void* refill_and_alloc(unsigned cls) {
+  Bin& b = t_tc.bins[cls];
+  if (const uint32_t n = load(b.count)) {  // at the low-water mark: lower it
+    b.low = uint16_t(n - 1);
+    void* p = b.head;
+    b.head = *static_cast<void**>(p);
+    store(b.count, n - 1);
+    return p;
+  }
   ThreadHeap* h = t_tc.heap;
   if (h == kNoHeap) {
     h = attach_heap();
@@ -362,8 +398,9 @@ void free_overflow(void* p, Slab* s) {
   ThreadCache& tc = t_tc;
   ThreadHeap* h = tc.heap;
   Bin& b = tc.bins[s->cls];
-  uint32_t n = 0;
-  void* tail = cut_sll_tail(b, &n);
+  const uint32_t before = load(b.count);
+  void* tail = cut_sll_after(b, b.cap / 2);
+  const uint32_t n = before - load(b.count);
   if (g_cfg.drain_interval) {
     Tally t;
     return_chain(h, tail, t);
@@ -481,7 +518,7 @@ void thread_exit_flush(void* arg) {
   // After this, the thread's frees take the unowned path and its mallocs the
   // global heap: nothing can bring this heap back to life.
   tc.heap = kDeadHeap;
-  for (unsigned c = 0; c < kNumClasses; ++c) tc.bins[c].cap = 0;
+  for (unsigned c = 0; c < kNumClasses; ++c) tc.bins[c].cap = tc.bins[c].low = 0;
   collect_inbox(h);  // re-routes what arrived while orphaning
   {
     Guard g(g_heaps_lock);

@@ -30,11 +30,17 @@ namespace hk {
 
 // One TLS SLL. count is atomic only so that snapshots on other threads may
 // read it; the owner updates it with a plain load and store (no RMW).
+// low is the low-water mark: the fewest blocks the SLL held since the last
+// drain. The alloc fast path pops only while count > low, so keeping the
+// mark costs nothing there; the bottom `low` blocks sat idle all interval,
+// and those are what the periodic drain returns to the slabs.
 struct Bin {
   void* head;
   std::atomic<uint32_t> count;
-  uint32_t cap;  // 0 until the thread has a heap: every access misses
+  uint16_t cap;  // 0 until the thread has a heap: every free misses
+  uint16_t low;
 };
+static_assert(sizeof(Bin) == 16, "four bins per cache line");
 
 struct ThreadCache {
   Bin bins[kNumClasses];
@@ -51,8 +57,9 @@ inline ThreadHeap* const kDeadHeap = reinterpret_cast<ThreadHeap*>(uintptr_t(1))
 
 extern constinit thread_local ThreadCache t_tc __attribute__((tls_model("initial-exec")));
 
-// The malloc fast path missed for cls: refill the SLL (attaching a heap on
-// the thread's first call) and return one block, or nullptr with ENOMEM.
+// The malloc fast path missed for cls (count reached the low-water mark):
+// lower the mark, or refill the SLL (attaching a heap on the thread's first
+// call), and return one block, or nullptr with ENOMEM.
 void* refill_and_alloc(unsigned cls);
 
 // Free slow paths, for a block p of slab s (registry says SuperSlab).

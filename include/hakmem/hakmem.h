@@ -51,7 +51,7 @@ struct hakmem_stats {
   struct hakmem_class_stats classes[HAKMEM_MAX_CLASSES];
 };
 
-/* Where a pointer lives, as hakmem sees it (hakmem_block_info). */
+/* Where a pointer lives, as hakmem sees it (hakmem_inspect). */
 enum hakmem_block_kind { HAKMEM_NOT_OURS = 0, HAKMEM_SMALL = 1, HAKMEM_LARGE = 2 };
 enum hakmem_slab_state { HAKMEM_SLAB_FREE = 0, HAKMEM_SLAB_ACTIVE = 1, HAKMEM_SLAB_ORPHAN = 2 };
 
@@ -78,7 +78,7 @@ void hakmem_drain_now(void);
 
 /* Fills *out for any address (freed ones included, while their SuperSlab is
  * still mapped) and returns out->kind. Never dereferences a foreign pointer. */
-int hakmem_block_info(const void* p, struct hakmem_block_info* out);
+int hakmem_inspect(const void* p, struct hakmem_block_info* out);
 
 #ifdef __cplusplus
 }

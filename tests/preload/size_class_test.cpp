@@ -1,0 +1,61 @@
+// Size classes: every request maps to the tightest class that holds it,
+// and the classes keep the properties the allocator relies on.
+#include <gtest/gtest.h>
+
+#include "size_classes.h"
+
+namespace {
+
+using hk::class_size;
+using hk::kNumClasses;
+using hk::size_to_class;
+
+TEST(SizeClasses, EverySizeGetsTheTightestClassThatHoldsIt) {
+  for (size_t size = 0; size <= hk::kMaxSmall; ++size) {
+    const unsigned c = size_to_class(size);
+    ASSERT_LT(c, kNumClasses) << "size " << size;
+    ASSERT_GE(class_size(c), size) << "size " << size;
+    if (c > 0) {
+      ASSERT_LT(class_size(c - 1), size) << "size " << size;
+    }
+  }
+}
+
+TEST(SizeClasses, TableAndFormulaAgreeWhereBothApply) {
+  for (size_t size = 129; size <= hk::kTableMax; ++size)
+    ASSERT_EQ(hk::kClasses.by_16[(size + 15) / 16], hk::class_by_log(size)) << size;
+}
+
+TEST(SizeClasses, CoverTheSeedRangeAndGrowStrictly) {
+  EXPECT_EQ(class_size(0), 16u);
+  EXPECT_EQ(class_size(kNumClasses - 1), hk::kMaxSmall);
+  EXPECT_GE(class_size(size_to_class(1040)), 1040u);
+  for (unsigned c = 1; c < kNumClasses; ++c) {
+    EXPECT_GT(class_size(c), class_size(c - 1));
+    EXPECT_EQ(class_size(c) % 16, 0u) << "blocks must stay 16-byte aligned";
+  }
+}
+
+TEST(SizeClasses, EveryPowerOfTwoIsAClass) {
+  for (size_t p = 16; p <= hk::kMaxSmall; p *= 2) EXPECT_EQ(class_size(size_to_class(p)), p);
+}
+
+TEST(SizeClasses, ReciprocalDividesEveryOffsetInASlabExactly) {
+  for (unsigned c = 0; c < kNumClasses; ++c) {
+    const uint64_t size = class_size(c);
+    for (uint32_t off = 0; off < 65536; off += 1 + off / 64) {
+      const uint32_t q = uint32_t((uint64_t(off) * hk::kClasses.recip[c]) >> 32);
+      ASSERT_EQ(q, off / size) << "class " << c << " offset " << off;
+    }
+  }
+}
+
+TEST(SizeClasses, TlsSllCapacityIsBounded) {
+  for (unsigned c = 0; c < kNumClasses; ++c) {
+    EXPECT_GE(hk::kClasses.sll_cap[c], 4u);
+    EXPECT_LE(hk::kClasses.sll_cap[c], 256u);
+    EXPECT_LE(hk::kClasses.sll_cap[c] * class_size(c), 32768u * 4);
+  }
+}
+
+}  // namespace
