@@ -45,6 +45,10 @@ void Analysis::note_time(uint64_t ts) {
 }
 
 void Analysis::note_thread(uint32_t pid, uint32_t tid) {
+  // Records come in runs from one thread; skip the sets for a repeat.
+  if (pid == last_pid_ && tid == last_tid_) return;
+  last_pid_ = pid;
+  last_tid_ = tid;
   pids_.insert(pid);
   if (tids_.size() < kMaxCountedThreads) tids_.insert(tid);
 }

@@ -59,6 +59,7 @@ class Analysis : private TimelineSink, private JoinSink {
   uint64_t seq_min_ = UINT64_MAX, seq_max_ = 0, seq_count_ = 0;
   std::map<uint32_t, hk_trace_ring_info> rings_;
   std::unordered_set<uint32_t> pids_, tids_;
+  uint32_t last_pid_ = 0, last_tid_ = 0;
 };
 
 // Reads and analyses a whole trace file. Throws TraceError.

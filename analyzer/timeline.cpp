@@ -5,21 +5,42 @@
 namespace hk::analyze {
 
 template <class T>
-void Timeline::Fifo<T>::push(const T& v) {
-  if (size() == buf_.size()) {
-    std::vector<T> bigger(std::max<size_t>(64, buf_.size() * 2));
+void Timeline::Fifo<T>::push(const T* v, size_t n) {
+  if (size() + n > buf_.size()) {
+    size_t cap = std::max<size_t>(64, buf_.size());
+    while (cap < size() + n) cap *= 2;
+    std::vector<T> bigger(cap);
     for (size_t i = 0; i < size(); ++i) bigger[i] = buf_[(head_ + i) & (buf_.size() - 1)];
     tail_ = size();
     head_ = 0;
     buf_.swap(bigger);
   }
-  buf_[tail_++ & (buf_.size() - 1)] = v;
+  // At most two contiguous runs: up to the end of the buffer, then from 0.
+  const size_t mask = buf_.size() - 1;
+  const size_t at = tail_ & mask;
+  const size_t first = std::min(n, buf_.size() - at);
+  std::copy(v, v + first, buf_.begin() + static_cast<ptrdiff_t>(at));
+  std::copy(v + first, v + n, buf_.begin());
+  tail_ += n;
 }
 
 Timeline::Timeline(TimelineSink& sink, TimelineLimits limits) : sink_(sink), limits_(limits) {}
 
 void Timeline::note_time(uint64_t ts) {
   if (ts > newest_) newest_ = ts;
+}
+
+template <class T, class F, class Time>
+void Timeline::push_sliced(std::span<const T> records, F& fifo, Time time) {
+  const size_t slice = std::max<size_t>(1, limits_.max_buffered / 4);
+  for (size_t off = 0; off < records.size(); off += slice) {
+    const size_t n = std::min(slice, records.size() - off);
+    fifo.push(records.data() + off, n);
+    for (size_t i = off; i < off + n; ++i) note_time(time(records[i]));
+    buffered_ += n;
+    peak_buffered_ = std::max(peak_buffered_, buffered_);
+    release(false);
+  }
 }
 
 void Timeline::push_events(uint32_t pid, std::span<const hk_event> events) {
@@ -29,25 +50,11 @@ void Timeline::push_events(uint32_t pid, std::span<const hk_event> events) {
     rings_.push_back(EventSource{pid, {}});
     it = rings_.end() - 1;
   }
-  for (const hk_event& e : events) {
-    hk_event copy = e;
-    copy.commit = pid;
-    it->fifo.push(copy);
-    note_time(e.ts_ns);
-    if (++buffered_ > limits_.max_buffered) release(false);
-  }
-  peak_buffered_ = std::max(peak_buffered_, buffered_);
-  release(false);
+  push_sliced(events, it->fifo, [](const hk_event& e) { return e.ts_ns; });
 }
 
 void Timeline::push_syscalls(std::span<const hk_sys_record> records) {
-  for (const hk_sys_record& r : records) {
-    kernel_.push(r);
-    note_time(r.exit_ns);
-    if (++buffered_ > limits_.max_buffered) release(false);
-  }
-  peak_buffered_ = std::max(peak_buffered_, buffered_);
-  release(false);
+  push_sliced(records, kernel_, [](const hk_sys_record& r) { return r.exit_ns; });
 }
 
 void Timeline::finish() { release(true); }
@@ -72,14 +79,13 @@ void Timeline::release(bool everything) {
     if (best_ts < last_released_) ++out_of_order_;
     else last_released_ = best_ts;
     --buffered_;
+    // The sink reads the record in place; pop only after it returns.
     if (best_ring) {
-      hk_event e = best_ring->fifo.front();
+      sink_.on_event(best_ring->pid, best_ring->fifo.front());
       best_ring->fifo.pop();
-      sink_.on_event(static_cast<uint32_t>(e.commit), e);
     } else {
-      hk_sys_record r = kernel_.front();
+      sink_.on_syscall(kernel_.front());
       kernel_.pop();
-      sink_.on_syscall(r);
     }
   }
 }

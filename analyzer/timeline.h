@@ -8,8 +8,8 @@
 //
 // Memory is bounded: a record is held back only while a later chunk of
 // another source could still precede it (slack_ns behind the newest time
-// seen), and never more than max_buffered records in total; past that the
-// oldest is released early. A record that arrives older than one already
+// seen), and never more than max_buffered records (plus one slice of a
+// quarter of that) in total; past that the oldest is released early. A record that arrives older than one already
 // released is still delivered (the join tolerates disorder) and counted in
 // out_of_order(). The pid of an allocator event travels in hk_event::commit,
 // which is always zero in a trace file.
@@ -62,7 +62,7 @@ class Timeline {
     size_t size() const { return tail_ - head_; }
     const T& front() const { return buf_[head_ & (buf_.size() - 1)]; }
     void pop() { ++head_; }
-    void push(const T& v);
+    void push(const T* v, size_t n);
 
    private:
     std::vector<T> buf_;
@@ -74,6 +74,8 @@ class Timeline {
   };
 
   void note_time(uint64_t ts);
+  template <class T, class F, class Time>
+  void push_sliced(std::span<const T> records, F& fifo, Time time);
   void release(bool everything);
 
   TimelineSink& sink_;

@@ -1,0 +1,37 @@
+#!/bin/sh
+# Benchmark of `hakmem-analyze report` (not a test): writes synthetic traces
+# of 5M and 50M allocator events (plus their kernel records) with
+# tests/report/gen_trace, reports on each, and prints records/s and peak
+# RSS. Goal: >= 10M events/s, and the same RSS for both sizes (memory must
+# not grow with the trace).
+#   scripts/bench_report.sh [BUILD_DIR] [EVENTS]   (defaults: build, 50000000)
+# Needs about 4 GB of free space in ${TMPDIR:-/tmp} for the 50M trace.
+set -eu
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${1:-$ROOT/build}
+EVENTS=${2:-50000000}
+cmake --build "$BUILD" -j2 --target hakmem-analyze gen_trace >/dev/null
+ANALYZE=$BUILD/analyzer/hakmem-analyze
+GEN=$BUILD/tests/report/gen_trace
+DIR=$(mktemp -d "${TMPDIR:-/tmp}/bench_report.XXXXXX")
+trap 'rm -rf "$DIR"' EXIT
+
+run() {
+  n=$1
+  "$GEN" "$DIR/t.hkt" --events "$n" >"$DIR/gen.out"
+  kernel=$(sed -n 's/.* \([0-9]*\) kernel records$/\1/p' "$DIR/gen.out")
+  bytes=$(stat -c %s "$DIR/t.hkt")
+  # Warm the page cache so the first run does not measure the disk.
+  cat "$DIR/t.hkt" >/dev/null
+  /usr/bin/time -f "%e %M" -o "$DIR/time" "$ANALYZE" report "$DIR/t.hkt" >"$DIR/report.txt"
+  read -r secs rss_kb <"$DIR/time"
+  awk -v n="$n" -v k="$kernel" -v s="$secs" -v rss="$rss_kb" -v b="$bytes" 'BEGIN {
+    if (s <= 0) s = 0.01;
+    printf "report: %d allocator events + %d kernel records (%.0f MB) in %.2f s: %.1fM events/s, %.1fM records/s, peak RSS %.1f MB\n",
+           n, k, b / 1e6, s, n / s / 1e6, (n + k) / s / 1e6, rss / 1024
+  }'
+  rm -f "$DIR/t.hkt"
+}
+
+run $((EVENTS / 10))
+run "$EVENTS"
