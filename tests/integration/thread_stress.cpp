@@ -341,6 +341,7 @@ void fork_while_threaded(int workers, int forks) {
 }  // namespace
 
 int main() {
+  setvbuf(stdout, nullptr, _IOLBF, 0);  // phases that finished show even if a later one crashes
   producer_consumer(4, 4, 25000);
   thread_churn(150, 4);
   many_threads_ring(64);
