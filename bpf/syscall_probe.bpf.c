@@ -38,7 +38,10 @@ const volatile __u64 cfg_wakeup_mask = 511;
  * delivered, so that a gap in the stream is exactly a lost record. */
 __u64 next_seq = 0;
 
-#define HK_STACK_DEPTH 64
+/* Innermost frames are the ones that attribute a call; 32 keeps the map at
+ * 16384 buckets x 256 bytes, and more buckets mean fewer hash collisions
+ * (a colliding stack gets no id: stack_id is then -EEXIST). */
+#define HK_STACK_DEPTH 32
 
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
@@ -72,7 +75,7 @@ struct {
 
 struct {
   __uint(type, BPF_MAP_TYPE_STACK_TRACE);
-  __uint(max_entries, 8192); /* 1 when user stacks are off */
+  __uint(max_entries, 16384); /* 1 when user stacks are off */
   __uint(key_size, sizeof(__u32));
   __uint(value_size, HK_STACK_DEPTH * sizeof(__u64));
 } stacks SEC(".maps");

@@ -31,7 +31,7 @@ constexpr int kExitBpfLoadFailed = 5;
 constexpr const char* kBtfPath = "/sys/kernel/btf/vmlinux";
 constexpr const char* kInsteadHint = "pass --no-bpf to record without the kernel's view";
 constexpr uint32_t kMaxWakeupBytes = 64u << 10;
-constexpr uint32_t kStackMapEntries = 8192;
+constexpr uint32_t kStackMapEntries = 16384;
 
 // Loading tracing programs needs CAP_BPF with CAP_PERFMON, or CAP_SYS_ADMIN.
 // Checked up front so a plain user gets a clear sentence, not a verifier log.
