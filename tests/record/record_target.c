@@ -9,6 +9,7 @@
  *   exit N     exit(N)
  *   signal N   raise(N)
  *   crash      write through a null pointer (SIGSEGV)
+ *   sleep MS   sleep MS milliseconds
  *   uid        print "uid=<real uid> gid=<real gid>" on stdout
  */
 #define _GNU_SOURCE
@@ -76,6 +77,10 @@ int main(int argc, char** argv) {
     } else if (!strcmp(step, "signal")) {
       signal((int)arg, SIG_DFL);
       raise((int)arg);
+      ++i;
+    } else if (!strcmp(step, "sleep")) {
+      struct timespec ts = {arg / 1000, (arg % 1000) * 1000000L};
+      nanosleep(&ts, NULL);
       ++i;
     } else if (!strcmp(step, "uid")) {
       printf("uid=%u gid=%u\n", (unsigned)getuid(), (unsigned)getgid());

@@ -294,3 +294,45 @@ TEST(Events, PrintsBothSourcesInTimeOrder) {
   EXPECT_EQ(hostile.exit_code, 2);
   EXPECT_EQ(lines(hostile.err), 1u) << hostile.err;
 }
+
+TEST(Record, UnwritableTraceGivesOneLineAndItsOwnCode) {
+  auto r = record({"--no-bpf", "-o", "/dev/full"}, {HK_RECORD_TARGET});
+  EXPECT_EQ(r.exit_code, 7) << r.err;
+  EXPECT_EQ(lines(r.err), 1u) << r.err;
+}
+
+TEST(Record, FullRingsAreCountedNotHidden) {
+  TempDir d;
+  // Stream mode: a 64-slot ring cannot hold a burst of slab events.
+  const auto stream = d.file("stream.trace");
+  auto r = record({"--no-bpf", "--ring-size", "4K", "-o", stream},
+                  {HK_RECORD_TARGET, "alloc", "300000"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  Summary s = read_trace(stream);
+  ASSERT_TRUE(s.footer);
+  EXPECT_GT(s.footer->ring_dropped, 0u);
+  EXPECT_EQ(r.err.find("dropped 0,"), std::string::npos) << r.err;
+  // Flight mode: the same burst overwrites instead. The pause lets the
+  // recorder attach first, so the overwrites happen under its eyes.
+  const auto flight = d.file("flight.trace");
+  r = record({"--no-bpf", "--ring-size", "4K", "--ring-mode", "flight", "-o", flight},
+             {HK_RECORD_TARGET, "alloc", "10", "sleep", "100", "alloc", "300000"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err.find("overwritten 0,"), std::string::npos) << r.err;
+  EXPECT_GT(read_trace(flight).footer->ring_dropped, 0u);
+}
+
+TEST(Record, TinyBpfBufferReportsLostRecords) {
+  TempDir d;
+  const auto trace = d.file("lost.trace");
+  auto r = record({"--no-preload", "--bpf-buffer", "4096", "-o", trace},
+                  {HK_RECORD_TARGET, "mmap", "20000"});
+  skip_unless_bpf(r);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  Summary s = read_trace(trace);
+  ASSERT_TRUE(s.footer);
+  EXPECT_GT(s.footer->bpf_lost, 0u);
+  EXPECT_EQ(r.err.find("lost 0\n"), std::string::npos) << r.err;
+  EXPECT_EQ(s.meta["preload"], "0");
+  EXPECT_TRUE(s.events_by_pid.empty());
+}
