@@ -8,7 +8,6 @@
 #include <hakmem/ring_format.h>
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <cstdio>
@@ -77,12 +76,12 @@ int run(const std::string& name, bool json, bool follow) {
                          : ring.writer_exited_cleanly() ? "exited cleanly"
                                                         : "gone without a clean exit";
     fmt::print(stderr,
-               "ring-dump: {} records, {} dropped, {} overwritten, {} torn; writer {} {}\n",
+               "hakmem-analyze ring-dump: {} records, {} dropped, {} overwritten, {} torn; writer {} {}\n",
                ring.records_read(), ring.dropped(), ring.overwritten(), ring.torn(), i.pid,
                writer);
     return kExitOk;
   } catch (const RingError& e) {
-    spdlog::error("ring-dump: {}", e.what());
+    fmt::print(stderr, "hakmem-analyze ring-dump: {}\n", e.what());
     return kExitBadInput;
   }
 }

@@ -130,7 +130,7 @@ struct RingReader::Impl {
     // At most `cap` iterations: the loop is bounded by the head snapshot.
     while (pos < h) {
       // Free space for stream writers as we go, not only at the end.
-      if ((pos & (cap / 8 - 1)) == 0) publish();
+      if (!writer_dead && (pos & (cap / 8 - 1)) == 0) publish();
       hk_event* slot = &slots[pos & mask];
       uint64_t* commit = &slot->commit;
       const uint64_t c1 = load_acquire(commit);
@@ -165,22 +165,27 @@ struct RingReader::Impl {
         continue;
       }
       if (state == HK_SLOT_ABANDONED) {
-        // Our own ticket: an earlier reader counted it already. An older
-        // one: the slot is retired, so this ticket's writer gave up.
-        if (ticket < pos) torn++;
-        pos++;
+        // Retired: by a reader that gave up on this ticket, or earlier, so
+        // that this ticket's writer had to give up.
+        skip_unfinished();
         continue;
       }
       // Unfinished: claimed but not committed yet (BUSY), or this ticket's
       // writer has not reached the slot (it still holds an older lap).
-      if (!writer_dead && !stalled_too_long()) break;
+      if (writer_dead) {
+        skip_unfinished();
+        continue;
+      }
+      if (!stalled_too_long()) break;
       if (state == HK_SLOT_BUSY) {
         if (!retire(commit, c1)) break;  // finished meanwhile: read it next time
       } else {
         skip_unfinished();
       }
     }
-    publish();
+    // A dead ring is left as found, so it can be dumped again; a live one
+    // learns how far the reader got, which frees room for stream writers.
+    if (!writer_dead) publish();
     return out.size() - before;
   }
 

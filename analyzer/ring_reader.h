@@ -1,9 +1,9 @@
 // Event ring reader: the analyzer's side of the shared-memory event ring.
 //
 // Contract: one RingReader per ring file, used by one thread, and one reader
-// per ring at a time (ring_format.h). It maps the ring read-write: it
-// publishes its read position (stream mode) and retires slots whose writer
-// stalled or died. It treats every byte as hostile: the header is validated
+// per live ring at a time (ring_format.h). It maps the ring read-write: while
+// the writer lives it publishes its read position (stream mode) and retires
+// slots whose writer stalled. It treats every byte as hostile: the header is validated
 // against the file size before the slots are mapped, the counters and every
 // slot's commit word are validated before a record is handed out, so a
 // corrupt ring gives a RingError with a one-line message, never a crash.
@@ -58,6 +58,7 @@ class RingReader {
 
   // For a ring whose writer process is gone: appends everything left,
   // skipping slots that were claimed but never committed (counted in torn()).
+  // Writes nothing to the ring, so a dead ring can be read again.
   size_t drain_dead(std::vector<hk_event>& out);
 
   // How long poll() waits on one unfinished slot (default 2 s).

@@ -9,9 +9,11 @@
  *   Exception, by design: a forked child claims exactly one slot in its
  *   parent's ring for the HK_EV_FORK record (the parent cannot know the child's
  *   pid), through the same protocol, then never touches that ring again.
- * Reader: ONE process (the recorder or `hakmem-analyze ring-dump`) maps the
- *   file read-write. It writes `tail` (stream mode) and may retire a slot
- *   (commit word -> ABANDONED) whose writer stalled or died; nothing else.
+ * Reader: ONE process (the recorder or `hakmem-analyze ring-dump`) reads a
+ *   live ring. It maps the file read-write and writes `tail` (stream mode)
+ *   and may retire a slot (commit word -> ABANDONED) whose writer stalled
+ *   past its stall timeout; nothing else. Once the writer is gone, readers
+ *   write nothing, so a dead ring can be read any number of times.
  * Guarantee: a reader never returns a torn record. Records come out once each,
  *   in claim (ticket) order, so in order within each thread. Every emit is
  *   either returned or counted, exactly once, in one of

@@ -154,25 +154,20 @@ TEST(RingHostile, StreamSlotFromTheFutureIsCorrupt) {
 TEST(RingHostile, UnfinishedSlotsAreTornNotReturned) {
   TempDir dir;
   Image im = valid_ring(6);
-  im.slot(1).commit = HK_RING_COMMIT(1, HK_SLOT_BUSY);  // claimed, writer died
-  im.slot(3).commit = 0;                                // claimed, never reached
+  im.slot(1).commit = HK_RING_COMMIT(1, HK_SLOT_BUSY);       // claimed, writer died
+  im.slot(3).commit = 0;                                     // claimed, never reached
   im.slot(4).commit = HK_RING_COMMIT(4, HK_SLOT_ABANDONED);  // retired by an earlier reader
   const auto path = write_file(dir, "torn", im.bytes.data(), im.bytes.size());
-  RingReader r(path);
-  std::vector<hk_event> out;
-  r.drain_dead(out);
-  ASSERT_EQ(out.size(), 3u);
-  EXPECT_EQ(out[0].a, 0u);
-  EXPECT_EQ(out[1].a, 2u);
-  EXPECT_EQ(out[2].a, 5u);
-  EXPECT_EQ(r.torn(), 2u);
-  // The BUSY slot is retired for good; the reader's position is published.
-  Image after;
-  const int fd = open(path.c_str(), O_RDONLY);
-  ASSERT_EQ(pread(fd, after.bytes.data(), after.bytes.size(), 0), ssize_t(kFileSize));
-  close(fd);
-  EXPECT_EQ(after.slot(1).commit, HK_RING_COMMIT(1, HK_SLOT_ABANDONED));
-  EXPECT_EQ(after.hdr().tail, 6u);
+  for (int pass = 0; pass < 2; pass++) {  // a dead ring reads the same twice
+    RingReader r(path);
+    std::vector<hk_event> out;
+    r.drain_dead(out);
+    ASSERT_EQ(out.size(), 3u);
+    EXPECT_EQ(out[0].a, 0u);
+    EXPECT_EQ(out[1].a, 2u);
+    EXPECT_EQ(out[2].a, 5u);
+    EXPECT_EQ(r.torn(), 3u);
+  }
 }
 
 TEST(RingHostile, LiveReaderGivesUpOnAStalledSlot) {
@@ -180,7 +175,8 @@ TEST(RingHostile, LiveReaderGivesUpOnAStalledSlot) {
   Image im = valid_ring(3);
   im.hdr().pid = uint32_t(getpid());  // "alive": this process maps the file
   im.slot(1).commit = HK_RING_COMMIT(1, HK_SLOT_BUSY);
-  RingReader r(write_file(dir, "stall", im.bytes.data(), im.bytes.size()));
+  const auto path = write_file(dir, "stall", im.bytes.data(), im.bytes.size());
+  RingReader r(path);
   ASSERT_TRUE(r.writer_alive());
   r.set_stall_timeout(std::chrono::milliseconds(20));
   std::vector<hk_event> out;
@@ -192,6 +188,13 @@ TEST(RingHostile, LiveReaderGivesUpOnAStalledSlot) {
   r.poll(out);
   EXPECT_EQ(out.size(), 2u);
   EXPECT_EQ(r.torn(), 1u);
+  // The stalled slot is retired for good and the position published.
+  Image after;
+  const int fd = open(path.c_str(), O_RDONLY);
+  ASSERT_EQ(pread(fd, after.bytes.data(), after.bytes.size(), 0), ssize_t(kFileSize));
+  close(fd);
+  EXPECT_EQ(after.slot(1).commit, HK_RING_COMMIT(1, HK_SLOT_ABANDONED));
+  EXPECT_EQ(after.hdr().tail, 3u);
 }
 
 TEST(RingHostile, FlightLappedReaderCountsOverwritten) {
