@@ -23,10 +23,11 @@ inline void* pop_or_refill(unsigned cls) {
   Bin& b = t_tc.bins[cls];
   const uint32_t n = b.count.load(std::memory_order_relaxed);
   if (__builtin_expect(n > b.low, 1)) {
-    void* p = b.head;
-    b.head = *static_cast<void**>(p);
+    uintptr_t* word = static_cast<uintptr_t*>(b.head);
+    b.head = reinterpret_cast<void*>(word[0]);
+    word[1] = 0;  // no longer parked: clear the double-free key
     b.count.store(n - 1, std::memory_order_relaxed);
-    return p;
+    return word;
   }
   return refill_and_alloc(cls);
 }
@@ -43,11 +44,13 @@ inline void free(void* p) {
   if (__builtin_expect(s->owner.load(std::memory_order_relaxed) != tc.heap, 0))
     return free_not_owned(p, s);
   if (__builtin_expect(block_index(s, p) == UINT32_MAX, 0)) invalid_free(p);
+  uintptr_t* word = static_cast<uintptr_t*>(p);
+  if (__builtin_expect(word[1] == g_free_key, 0)) check_double_free(p, s);
   Bin& b = tc.bins[s->cls];
-  if (__builtin_expect(p == b.head, 0)) double_free(p);
   const uint32_t n = b.count.load(std::memory_order_relaxed);
   if (__builtin_expect(n >= b.cap, 0)) return free_overflow(p, s);
-  *static_cast<void**>(p) = b.head;
+  word[0] = reinterpret_cast<uintptr_t>(b.head);
+  word[1] = g_free_key;
   b.head = p;
   b.count.store(n + 1, std::memory_order_relaxed);
   if (__builtin_expect(++tc.tick >= tc.tick_limit, 0)) drain_tick();

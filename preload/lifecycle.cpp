@@ -63,6 +63,7 @@ void init_slow() {
     return;
   }
   config_load();
+  init_free_key();
   global_heap_init();
   if (pthread_key_create(&g_exit_key, thread_exit_flush) == 0) {
     g_exit_key_ok = g_exit_key < kStaticKeySlots;

@@ -1,6 +1,7 @@
 #include "thread_heap.h"
 
 #include <errno.h>
+#include <sys/auxv.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -121,14 +122,17 @@ void collect_inbox(ThreadHeap* h) {
   void* p = h->inbox.exchange(nullptr, std::memory_order_acquire);
   if (!p) return;
   Tally t;
+  // The run is remembered by value: returning its last block may release
+  // the slab and unmap its SuperSlab.
   const Slab* run = nullptr;
+  uint64_t run_base = 0;
   unsigned run_cls = 0;
   uint64_t run_n = 0;
   auto flush_run = [&] {
     if (!run_n) return;
     bump(g_stats.remote_batches);
     bump(g_stats.remote_blocks_collected, run_n);
-    emit(HK_EV_REMOTE_FREE_BATCH, uint8_t(run_cls), 0, addr(slab_base(run)), kSlabSize, run_n);
+    emit(HK_EV_REMOTE_FREE_BATCH, uint8_t(run_cls), 0, run_base, kSlabSize, run_n);
     run_n = 0;
   };
   while (p) {
@@ -138,6 +142,7 @@ void collect_inbox(ThreadHeap* h) {
       if (s != run) {
         flush_run();
         run = s;
+        run_base = addr(slab_base(s));
         run_cls = s->cls;
       }
       ++run_n;
@@ -374,7 +379,9 @@ void global_heap_init() {
   }
 }
 
-void* refill_and_alloc(unsigned cls) {
+namespace {
+
+void* refill_or_attach(unsigned cls) {
   Bin& b = t_tc.bins[cls];
   if (const uint32_t n = load(b.count)) {  // at the low-water mark: lower it
     b.low = uint16_t(n - 1);
@@ -391,6 +398,34 @@ void* refill_and_alloc(unsigned cls) {
   }
   if (h == kDeadHeap) return global_alloc(cls);
   return refill(h, cls);
+}
+
+}  // namespace
+
+void* refill_and_alloc(unsigned cls) {
+  void* p = refill_or_attach(cls);
+  if (p) static_cast<uintptr_t*>(p)[1] = 0;
+  return p;
+}
+
+uintptr_t g_free_key;
+
+void init_free_key() {
+  // AT_RANDOM: 16 bytes the kernel put on the initial stack; no syscall.
+  uintptr_t k = 0x9E3779B97F4A7C15ull;
+  if (const auto* r = reinterpret_cast<const uintptr_t*>(getauxval(AT_RANDOM))) k ^= r[1];
+  g_free_key = k | 1;  // never 0, which malloc writes
+}
+
+void check_double_free(void* p, Slab* s) {
+  ThreadCache& tc = t_tc;
+  auto listed = [p](void* q) {
+    for (; q; q = *static_cast<void**>(q))
+      if (q == p) return true;
+    return false;
+  };
+  if (listed(tc.bins[s->cls].head) || listed(tc.heap->cls[s->cls].spill) || listed(s->freelist))
+    double_free(p);
 }
 
 void free_overflow(void* p, Slab* s) {
@@ -418,7 +453,8 @@ void free_overflow(void* p, Slab* s) {
     store(L.spill_count, load(L.spill_count) + n);
     bump(g_stats.blocks_spilled, n);
   }
-  *static_cast<void**>(p) = b.head;
+  static_cast<uintptr_t*>(p)[0] = reinterpret_cast<uintptr_t>(b.head);
+  static_cast<uintptr_t*>(p)[1] = g_free_key;
   b.head = p;
   store(b.count, load(b.count) + 1);
   if (++tc.tick >= tc.tick_limit) drain_tick();

@@ -69,6 +69,15 @@ void free_not_owned(void* p, Slab* s); // another thread (or nobody) owns s
 [[noreturn]] void invalid_free(const void* p);
 [[noreturn]] void double_free(const void* p);
 
+// A block parked in a TLS SLL carries g_free_key in its second word (every
+// class is at least 16 bytes); malloc clears it. A free that finds the key
+// is probably a double free: check_double_free() looks for the block among
+// this thread's parked blocks and its slab's freelist and aborts if it is
+// there (a chance match with user data just carries on). Random per process.
+extern uintptr_t g_free_key;
+void check_double_free(void* p, Slab* s);
+void init_free_key();
+
 // Returns every block this thread parks (SLL and spill) to its slabs and
 // collects remote frees. No-op on a thread without a heap.
 void drain_current_thread(hk_drain_reason reason);
