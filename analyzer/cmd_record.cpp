@@ -33,6 +33,8 @@ Register reg{Command{
       sub.add_option("--bpf-buffer", o->bpf_buffer_bytes,
                      "eBPF ring buffer size in bytes (rounded up to a power of two)")
           ->check(CLI::Range(4096u, 1u << 30));
+      sub.add_flag("--no-stacks{false}", o->user_stacks,
+                   "no user stack per syscall: cheaper, the caller address is still kept");
       sub.add_option("--tree-grace", o->tree_grace_ms,
                      "ms the command's descendants may keep recording open after it exits")
           ->capture_default_str();

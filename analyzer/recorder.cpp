@@ -164,7 +164,10 @@ TraceMeta initial_meta(const RecordOptions& o, const std::string& lib, bool bpf,
   m["preload"] = lib.empty() ? "0" : "1";
   if (!lib.empty()) m["preload.path"] = lib;
   m["bpf"] = bpf ? "1" : "0";
-  if (bpf) m["bpf.attach"] = attach;
+  if (bpf) {
+    m["bpf.attach"] = attach;
+    m["bpf.user_stacks"] = o.user_stacks ? "1" : "0";
+  }
   m["ring.mode"] = o.ring_mode.empty() ? "stream" : o.ring_mode;
   if (!o.ring_size.empty()) m["ring.size"] = o.ring_size;
   return m;
@@ -351,6 +354,7 @@ int record(const RecordOptions& o) {
   if (o.bpf) {
     bpf::ProbeOptions po;
     if (o.bpf_buffer_bytes) po.ringbuf_bytes = o.bpf_buffer_bytes;
+    po.user_stacks = o.user_stacks;
     std::string why;
     int code = kExitBpfLoadFailed;
     probe = bpf::SyscallProbe::open(po, &why, &code);

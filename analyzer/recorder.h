@@ -25,6 +25,7 @@ struct RecordOptions {
   std::string ring_size;   // HAKMEM_RING_SIZE, passed through ("" = default)
   std::string ring_mode;   // "stream" or "flight" ("" = default)
   uint32_t bpf_buffer_bytes = 0;  // probe ring buffer, 0 = the probe's default
+  bool user_stacks = true;        // probe collects a user stack per syscall
   // After the command itself exits, how long its descendants may keep the
   // recording open.
   uint32_t tree_grace_ms = 2000;
