@@ -37,15 +37,11 @@ inline void* alloc(size_t size) {
   return alloc_slow(size);
 }
 
-inline void free(void* p) {
-  if (__builtin_expect(registry_kind(p) != kRegSuperSlab, 0)) return free_slow(p);
-  Slab* s = slab_of(p);
+// The owner's free of p (a block of slab s). Every slow path is a tail call,
+// so the fast path needs no stack frame.
+inline void free_local(void* p, Slab* s) {
   ThreadCache& tc = t_tc;
-  if (__builtin_expect(s->owner.load(std::memory_order_relaxed) != tc.heap, 0))
-    return free_not_owned(p, s);
-  if (__builtin_expect(block_index(s, p) == UINT32_MAX, 0)) invalid_free(p);
   uintptr_t* word = static_cast<uintptr_t*>(p);
-  if (__builtin_expect(word[1] == g_free_key, 0)) check_double_free(p, s);
   Bin& b = tc.bins[s->cls];
   const uint32_t n = b.count.load(std::memory_order_relaxed);
   if (__builtin_expect(n >= b.cap, 0)) return free_overflow(p, s);
@@ -53,7 +49,18 @@ inline void free(void* p) {
   word[1] = g_free_key;
   b.head = p;
   b.count.store(n + 1, std::memory_order_relaxed);
-  if (__builtin_expect(++tc.tick >= tc.tick_limit, 0)) drain_tick();
+  if (__builtin_expect(++tc.tick >= tc.tick_limit, 0)) return drain_tick();
+}
+
+inline void free(void* p) {
+  if (__builtin_expect(registry_kind(p) != kRegSuperSlab, 0)) return free_slow(p);
+  Slab* s = slab_of(p);
+  if (__builtin_expect(s->owner.load(std::memory_order_relaxed) != t_tc.heap, 0))
+    return free_not_owned(p, s);
+  if (__builtin_expect(block_index(s, p) == UINT32_MAX, 0)) return invalid_free(p);
+  if (__builtin_expect(static_cast<uintptr_t*>(p)[1] == g_free_key, 0))
+    return free_suspect(p, s);
+  free_local(p, s);
 }
 
 }  // namespace hk

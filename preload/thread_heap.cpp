@@ -14,6 +14,7 @@
 #include "os_memory.h"
 #include "shared_pool.h"
 #include "stats.h"
+#include "hot_path.h"
 
 namespace hk {
 
@@ -417,7 +418,7 @@ void init_free_key() {
   g_free_key = k | 1;  // never 0, which malloc writes
 }
 
-void check_double_free(void* p, Slab* s) {
+void free_suspect(void* p, Slab* s) {
   ThreadCache& tc = t_tc;
   auto listed = [p](void* q) {
     for (; q; q = *static_cast<void**>(q))
@@ -426,6 +427,7 @@ void check_double_free(void* p, Slab* s) {
   };
   if (listed(tc.bins[s->cls].head) || listed(tc.heap->cls[s->cls].spill) || listed(s->freelist))
     double_free(p);
+  free_local(p, s);
 }
 
 void free_overflow(void* p, Slab* s) {

@@ -75,7 +75,8 @@ void free_not_owned(void* p, Slab* s); // another thread (or nobody) owns s
 // this thread's parked blocks and its slab's freelist and aborts if it is
 // there (a chance match with user data just carries on). Random per process.
 extern uintptr_t g_free_key;
-void check_double_free(void* p, Slab* s);
+// Aborts if p is parked already; else frees it as the owner would.
+void free_suspect(void* p, Slab* s);
 void init_free_key();
 
 // Returns every block this thread parks (SLL and spill) to its slabs and
