@@ -74,9 +74,11 @@ enum hk_event_type {
   HK_EV_LARGE_UNMAP = 17,
   HK_EV_LARGE_REUSE = 18,
 
-  /* Process and thread lifecycle. addr=pid (for FORK: the child's pid, from
-   * the parent's ring; for the child's first record: the parent's pid in a).
-   * THREAD_*: a=threads alive after the event. */
+  /* Process and thread lifecycle. addr=pid. THREAD_*: a=threads alive after
+   * the event. FORK: addr=the child's pid, a=the parent's pid, in both rings:
+   * the child files it in the parent's ring right after fork (so its tid is
+   * the child's; the parent cannot learn the child's pid in its atfork
+   * handler), and it is the first record of the child's own ring. */
   HK_EV_THREAD_START = 19,
   HK_EV_THREAD_EXIT = 20,
   HK_EV_FORK = 21,
