@@ -65,8 +65,12 @@ int capture_libbpf_print(enum libbpf_print_level level, const char* fmt, va_list
   if (level == LIBBPF_WARN && g_first_libbpf_message && g_first_libbpf_message->empty()) {
     char line[512];
     std::vsnprintf(line, sizeof line, fmt, ap);
+    // One sentence of one line: the reason line must stay a line, and
+    // libbpf's follow-up advice (RLIMIT_MEMLOCK...) is stale on 1.x kernels.
     std::string s = line;
-    while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+    s = s.substr(0, s.find('\n'));
+    if (auto end = s.find(". "); end != std::string::npos) s.resize(end + 1);
+    while (!s.empty() && s.back() == ' ') s.pop_back();
     if (s.rfind("libbpf: ", 0) == 0) s.erase(0, 8);
     *g_first_libbpf_message = s;
   }
@@ -196,8 +200,13 @@ std::unique_ptr<SyscallProbe> SyscallProbe::open(const ProbeOptions& opts, std::
   if (opts.force_raw_tp || !impl->load(opts, ProgramSet::TpBtf, &btf_err)) {
     if (!impl->load(opts, ProgramSet::RawTp, &raw_err)) {
       std::string reason = "could not load the eBPF probe (";
-      if (!btf_err.empty()) reason += "tp_btf: " + btf_err + "; ";
-      reason += "raw_tp: " + raw_err + "): " + kInsteadHint;
+      if (btf_err == raw_err)
+        reason += raw_err;
+      else {
+        if (!btf_err.empty()) reason += "tp_btf: " + btf_err + "; ";
+        reason += "raw_tp: " + raw_err;
+      }
+      reason += std::string("): ") + kInsteadHint;
       return refuse(kExitBpfLoadFailed, std::move(reason));
     }
   }

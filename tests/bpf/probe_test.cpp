@@ -14,6 +14,9 @@
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
 #include <sched.h>
 #include <sys/stat.h>
 #include <sys/mman.h>
@@ -25,6 +28,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstddef>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -392,6 +396,42 @@ TEST(Refusal, UnprivilegedUserGetsCodeThreeAndAHint) {
   EXPECT_NE(why.find("sudo"), std::string::npos) << why;
   EXPECT_NE(why.find("--no-bpf"), std::string::npos) << why;
   EXPECT_EQ(why.find('\n'), std::string::npos) << "the reason must be one line";
+}
+
+// A child that keeps root but whose bpf(2) calls fail: the loader must
+// answer with code 5 and a one-line reason built from libbpf's first error.
+TEST(Refusal, LoadFailureGivesCodeFiveAndOneLineReason) {
+  TempPath reason;
+  HeldChild child([&] {
+    sock_filter filter[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_bpf, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    sock_fprog prog{static_cast<unsigned short>(std::size(filter)), filter};
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+        prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0)
+      return 100;
+    std::string why;
+    int code = 0;
+    if (SyscallProbe::open({}, &why, &code)) return 101;
+    int fd = open(reason.path().c_str(), O_WRONLY | O_TRUNC);
+    if (fd < 0 || write(fd, why.data(), why.size()) != static_cast<ssize_t>(why.size()))
+      return 102;
+    close(fd);
+    return code;
+  });
+  ASSERT_TRUE(child.release());
+  const int status = child.wait();
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 5);
+  std::ifstream in(reason.path());
+  const std::string why((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(why.find("could not load the eBPF probe"), std::string::npos) << why;
+  EXPECT_NE(why.find("Operation not permitted"), std::string::npos) << why;
+  EXPECT_NE(why.find("--no-bpf"), std::string::npos) << why;
+  EXPECT_EQ(why.find('\n'), std::string::npos) << "the reason must be one line: " << why;
 }
 
 }  // namespace
