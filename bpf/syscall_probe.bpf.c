@@ -84,6 +84,9 @@ struct {
   ((1ull << HK_NR_MMAP) | (1ull << HK_NR_MUNMAP) | (1ull << HK_NR_BRK) | \
    (1ull << HK_NR_MREMAP) | (1ull << HK_NR_MADVISE))
 
+/* x86 thread_info.status bit: the current syscall is a 32-bit one. */
+#define HK_TS_COMPAT 0x0002
+
 static __always_inline bool wanted_nr(long nr) {
   return nr >= 0 && nr < 64 && ((1ull << nr) & HK_NR_MASK);
 }
@@ -129,6 +132,8 @@ static __always_inline void submit_record(struct hk_sys_record* r, bool urgent) 
 static __always_inline int on_sys_enter(long nr) {
   if (!wanted_nr(nr)) return 0;
   struct task_struct* task = bpf_get_current_task_btf();
+  /* A 32-bit call (int 0x80) numbers syscalls differently: 9 is link(2). */
+  if (task->thread_info.status & HK_TS_COMPAT) return 0;
   struct hk_enter_stash* s = bpf_task_storage_get(&inflight, task, 0, 0);
   if (!s) {
     if (!tgid_traced(bpf_get_current_pid_tgid() >> 32)) return 0;
