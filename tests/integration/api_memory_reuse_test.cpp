@@ -118,6 +118,33 @@ TEST(MemoryReuse, BigMallocFreeLoopReusesMappings) {
   EXPECT_GT(after.large_reuses, before.large_reuses) << "the large cache never served a request";
 }
 
+TEST(MemoryReuse, BurstOfLargeFreesWithinTheCacheCapIsReused) {
+  // 512 blocks of 33..70 KiB (~26 MiB, inside the default 64 MiB large
+  // cache) allocated and then freed as a burst, 30 times: the pattern of a
+  // producer running ahead of its consumer. After the first round every
+  // request can be served from what the previous burst freed.
+  constexpr int kBlocks = 512, kRounds = 30;
+  hakmem_stats before {};
+  hakmem_get_stats(&before);
+  std::vector<void*> blocks(kBlocks);
+  std::uint64_t s = 0x2545F4914F6CDD1Dull;
+  for (int round = 0; round < kRounds; ++round) {
+    for (void*& b : blocks) {
+      s = s * 6364136223846793005ull + 1442695040888963407ull;
+      b = malloc(33 * 1024 + (s >> 33) % (37 * 1024));
+      ASSERT_NE(b, nullptr);
+      static_cast<unsigned char*>(b)[0] = 1;
+    }
+    ASSERT_EQ(hakmem_owns(blocks[0]), 1);
+    for (void* b : blocks) free(b);
+  }
+  hakmem_stats after {};
+  hakmem_get_stats(&after);
+  const std::uint64_t calls = (after.os_mmaps - before.os_mmaps) + (after.os_munmaps - before.os_munmaps);
+  EXPECT_LT(calls, 4u * kBlocks) << calls << " mmap+munmap calls for " << kRounds << " bursts of "
+                                 << kBlocks << " large blocks that fit the large cache";
+}
+
 TEST(MemoryReuse, ReallocToZeroReallyFrees) {
   // If realloc(p, 0) leaked instead of freeing, 2000 MiB would stay mapped.
   const Footprint before = footprint();
