@@ -1,5 +1,7 @@
 #include "stats.h"
 
+#include <unistd.h>
+
 #include "config.h"
 #include "line_writer.h"
 #include "thread_heap.h"
@@ -17,7 +19,7 @@ void print_stats() {
   uint64_t used = 0;
   for (unsigned c = 0; c < kNumClasses; ++c) used += get(s.class_used[c]);
   const uint64_t parked = total_parked();
-  Line().s("[hakmem] config: drain_interval=").u(g_cfg.drain_interval)
+  Line().s("[hakmem] pid=").u(uint64_t(getpid())).s(" config: drain_interval=").u(g_cfg.drain_interval)
       .s(" lru_cap=").u(g_cfg.lru_cap).s(" large_cache_cap=").u(g_cfg.large_cache_cap).end();
   Line().s("[hakmem] superslab: maps=").u(get(s.ss_maps)).s(" unmaps=").u(get(s.ss_unmaps))
       .s(" mapped_now=").u(get(s.ss_mapped)).end();
