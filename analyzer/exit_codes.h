@@ -13,6 +13,6 @@ inline constexpr int kExitNoBpfPrivilege = 3;  // not root / no CAP_BPF
 inline constexpr int kExitNoBtf = 4;         // kernel has no BTF
 inline constexpr int kExitBpfLoadFailed = 5; // probe failed to load/attach
 inline constexpr int kExitLaunchFailed = 6;  // could not start the command
-inline constexpr int kExitTraceWriteFailed = 7;  // record: trace file not creatable/writable
+inline constexpr int kExitTraceWriteFailed = 7;  // record: the trace could not be written/completed
 
 }  // namespace hk::analyze

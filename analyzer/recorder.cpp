@@ -407,89 +407,90 @@ int record(const RecordOptions& o) {
   // when the whole tree is gone, with or without the probe.
   prctl(PR_SET_CHILD_SUBREAPER, 1);
   install_signal_handlers();
-  Launcher launcher;
-  LaunchSpec spec{o.command, command_env(ring_dir + "/ring", o, lib), run_as};
-  try {
-    launcher.start(spec);
-  } catch (const LaunchError& e) {
-    say(e.what());
+  // The command never ran: no trace is better than an empty one.
+  auto abandon = [&](const std::string& why, int code) {
+    say(why);
     restore_signal_handlers();
     rings.finish(session);
     std::filesystem::remove(o.output);
-    return kExitLaunchFailed;
+    return code;
+  };
+  Launcher launcher;
+  try {
+    launcher.start({o.command, command_env(ring_dir + "/ring", o, lib), run_as});
+  } catch (const LaunchError& e) {
+    return abandon(e.what(), kExitLaunchFailed);
   }
   const pid_t child = launcher.child();
   g_child = child;
 #ifdef HAKMEM_HAVE_BPF
-  if (probe && !probe->trace_tgid(child)) {
-    say(fmt::format("could not add pid {} to the probe's traced set", child));
-    restore_signal_handlers();
-    kill(child, SIGKILL);
-    waitpid(child, nullptr, 0);
-    rings.finish(session);
-    std::filesystem::remove(o.output);
-    return kExitBpfLoadFailed;
-  }
+  // Launcher's destructor closes the hold pipe, so the unreleased child exits.
+  if (probe && !probe->trace_tgid(child))
+    return abandon(fmt::format("could not add pid {} to the probe's traced set", child),
+                   kExitBpfLoadFailed);
 #endif
-  if (std::string failed = launcher.release(); !failed.empty()) {
-    say(failed);
-    restore_signal_handlers();
-    rings.finish(session);
-    std::filesystem::remove(o.output);
-    return kExitLaunchFailed;
-  }
+  if (std::string failed = launcher.release(); !failed.empty())
+    return abandon(failed, kExitLaunchFailed);
 
   // ---- main loop: until the tree is gone, or a second ^C.
   int status = 0;
-  bool child_done = false, tree_done = false;
+  bool child_done = false, tree_done = false, broken = false;
   uint64_t child_done_at = 0, last_scan = 0, last_retire = 0;
   bool busy = false;
-  auto on_record = [&](const hk_sys_record& r) { session.syscall(r, mono_ns()); };
-  for (;;) {
-#ifdef HAKMEM_HAVE_BPF
-    if (probe) {
-      int n = probe->poll(busy ? kBusyWaitMs : kIdleWaitMs, on_record);
-      busy = n > 0;
-    } else
-#endif
-    {
-      usleep((busy ? kBusyWaitMs : kIdleWaitMs) * 1000);
-      busy = false;
-    }
-    uint64_t now = mono_ns();
-    if (now - last_scan >= kScanEveryNs) {
-      rings.scan(session, now);
-      last_scan = now;
-    }
-    busy = rings.poll(session, now) > 0 || busy;
-    session.tick(now);
-
+  uint64_t now = mono_ns();
+  auto on_record = [&](const hk_sys_record& r) { session.syscall(r, now); };
+  // Whatever goes wrong in here, the records already read still reach the
+  // file: the drain and footer below run on every way out of the loop.
+  try {
     for (;;) {
-      int st = 0;
-      pid_t p = waitpid(-1, &st, WNOHANG);
-      if (p > 0) {
-        if (p == child) {
-          status = st;
-          child_done = true;
-          child_done_at = now;
-          g_child = 0;
-        }
-        continue;
+#ifdef HAKMEM_HAVE_BPF
+      if (probe) {
+        int n = probe->poll(busy ? kBusyWaitMs : kIdleWaitMs, on_record);
+        busy = n > 0;
+      } else
+#endif
+      {
+        usleep((busy ? kBusyWaitMs : kIdleWaitMs) * 1000);
+        busy = false;
       }
-      if (p < 0 && errno == ECHILD) tree_done = true;
-      break;
+      now = mono_ns();
+      if (now - last_scan >= kScanEveryNs) {
+        rings.scan(session, now);
+        last_scan = now;
+      }
+      busy = rings.poll(session, now) > 0 || busy;
+      session.tick(now);
+
+      for (;;) {
+        int st = 0;
+        pid_t p = waitpid(-1, &st, WNOHANG);
+        if (p > 0) {
+          if (p == child) {
+            status = st;
+            child_done = true;
+            child_done_at = now;
+            g_child = 0;
+          }
+          continue;
+        }
+        if (p < 0 && errno == ECHILD) tree_done = true;
+        break;
+      }
+      if (now - last_retire >= kRetireEveryNs || tree_done) {
+        rings.retire(session);
+        last_retire = now;
+      }
+      if (tree_done) break;
+      if (child_done && now - child_done_at >= uint64_t(o.tree_grace_ms) * 1'000'000) {
+        say(fmt::format("the command exited {} ms ago but some of its descendants still run; "
+                        "stopped recording (they keep running)", o.tree_grace_ms));
+        break;
+      }
+      if (g_signals >= 2) break;
     }
-    if (now - last_retire >= kRetireEveryNs || tree_done) {
-      rings.retire(session);
-      last_retire = now;
-    }
-    if (tree_done) break;
-    if (child_done && now - child_done_at >= uint64_t(o.tree_grace_ms) * 1'000'000) {
-      say(fmt::format("the command exited {} ms ago but some of its descendants still run; "
-                      "stopped recording (they keep running)", o.tree_grace_ms));
-      break;
-    }
-    if (g_signals >= 2) break;
+  } catch (const std::exception& e) {
+    say(fmt::format("recording stopped early: {}", e.what()));
+    broken = true;
   }
   restore_signal_handlers();
 
@@ -505,19 +506,21 @@ int record(const RecordOptions& o) {
   rings.finish(session);
   session.flush_syscalls();
   const uint64_t end = mono_ns();
-  int code = child_done ? exit_code_of(status) : 128 + int(g_last_signal);
+  int code = child_done ? exit_code_of(status)
+             : g_signals   ? 128 + int(g_last_signal)
+                           : kExitTraceWriteFailed;
   hk_trace_footer footer{};
   footer.bpf_lost = lost;
   footer.end_mono_ns = end;
   footer.exit_status = code;
   session.finish(footer);
 
-  std::string outcome = child_done
-                            ? fmt::format("{} exited with {}", o.command[0], code)
-                            : fmt::format("stopped by a second signal; {} still runs", o.command[0]);
+  std::string outcome = child_done ? fmt::format("{} exited with {}", o.command[0], code)
+                        : broken   ? fmt::format("recording failed; {} still runs", o.command[0])
+                                   : fmt::format("stopped by a second signal; {} still runs",
+                                                 o.command[0]);
   print_summary(session, o, o.bpf, lost, end - start_mono, outcome);
-  if (session.failed()) return kExitTraceWriteFailed;
-  return code;
+  return session.failed() || broken ? kExitTraceWriteFailed : code;
 }
 
 }  // namespace hk::analyze
