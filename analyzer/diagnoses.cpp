@@ -13,9 +13,11 @@ namespace {
 // --- Thresholds. Each is the smallest amount of evidence that is not noise
 // --- on a healthy run; the comment says why.
 
-// A process's first SuperSlab of each class always misses an empty LRU, so a
-// few misses are normal; dozens with no push at all are not.
-constexpr uint64_t kLruMinMisses = 16;
+// The first SuperSlab always misses an empty LRU; every miss after it is a
+// reuse the LRU could have served. Misses alone prove nothing (a program
+// that only grows misses too), so the rule also demands that memory was
+// freed yet pinned: a persistent accounting gap and no SuperSlab ever freed.
+constexpr uint64_t kLruMinMisses = 2;
 // Remaps of the same size within AllocatorMetrics::kRemapWindowNs: a few
 // happen when a working set breathes; churn is many, and a large share of
 // all maps.
@@ -23,7 +25,9 @@ constexpr uint64_t kChurnMinRemaps = 32;
 constexpr double kChurnMinRemapShare = 0.25;
 // Accounting gap: the class must show the gap (ClassAccounting::shows_gap)
 // in several snapshots, and in most of them, not just in one taken between
-// two drains.
+// two drains. A short run may log only a couple of snapshots; there the gap
+// also counts as persistent when nothing could ever close it: the drain is
+// configured off and no drain ran.
 constexpr uint64_t kGapMinSnapshots = 3;
 constexpr double kGapMinSnapshotShare = 0.5;
 // Stuck slabs: enough slabs to matter, and fewer than one in ten ever
@@ -75,23 +79,39 @@ struct GapClass {
   const ClassAccounting* acc = nullptr;
 };
 
-bool persistent_gap(const ClassAccounting& c) {
-  return c.gap_snapshots >= kGapMinSnapshots &&
-         ratio(c.gap_snapshots, c.snapshots) >= kGapMinSnapshotShare;
+bool never_drained(const Report& r) {
+  const AllocatorConfig& cfg = r.allocator.config;
+  return cfg.seen && cfg.drain_interval == 0 && r.allocator.count(HK_EV_DRAIN) == 0;
 }
 
-GapClass worst_gap(const Report& r, bool persistent_only) {
+bool persistent_gap(const Report& r, const ClassAccounting& c) {
+  if (c.gap_snapshots >= kGapMinSnapshots && ratio(c.gap_snapshots, c.snapshots) >= kGapMinSnapshotShare)
+    return true;
+  return c.gap_snapshots > 0 && never_drained(r);
+}
+
+// The class with a persistent gap and the most parked blocks.
+GapClass worst_gap(const Report& r) {
   GapClass best;
   for (const auto& [cls, c] : r.accounting.classes()) {
-    if (persistent_only ? !persistent_gap(c) : c.gap_snapshots == 0) continue;
+    if (!persistent_gap(r, c)) continue;
     if (!best.acc || c.worst.parked > best.acc->worst.parked) best = {cls, &c};
   }
   return best;
 }
 
+// Blocks parked and counted used at the last snapshot, over the classes
+// with a persistent gap.
+uint64_t gap_blocks(const Report& r) {
+  uint64_t n = 0;
+  for (const auto& [cls, c] : r.accounting.classes())
+    if (persistent_gap(r, c)) n += c.last.parked;
+  return n;
+}
+
 uint64_t gap_classes(const Report& r) {
   uint64_t n = 0;
-  for (const auto& [cls, c] : r.accounting.classes()) n += persistent_gap(c);
+  for (const auto& [cls, c] : r.accounting.classes()) n += persistent_gap(r, c);
   return n;
 }
 
@@ -121,8 +141,8 @@ void lru_unreachable(const Report& r, std::vector<Diagnosis>& out) {
   const AllocatorMetrics& a = r.allocator;
   const uint64_t misses = a.count(HK_EV_LRU_POP_MISS), pushes = a.count(HK_EV_LRU_PUSH);
   const bool lru_enabled = !a.config.seen || a.config.lru_capacity > 0;
-  const GapClass g = worst_gap(r, false);
-  if (misses < kLruMinMisses || pushes != 0 || !lru_enabled || !g.acc) return;
+  const GapClass g = worst_gap(r);
+  if (misses < kLruMinMisses || pushes != 0 || a.count(HK_EV_SS_UNMAP) != 0 || !lru_enabled || !g.acc) return;
   Diagnosis d;
   d.id = "lru_unreachable";
   d.severity = "critical";
@@ -131,10 +151,11 @@ void lru_unreachable(const Report& r, std::vector<Diagnosis>& out) {
       "SuperSlabs mapped instead",
       misses, pushes, a.count(HK_EV_SS_UNMAP), a.count(HK_EV_SLAB_EMPTY), a.count(HK_EV_SS_MAP));
   d.explanation = fmt::format(
-      "Every LRU lookup missed because no SuperSlab ever became empty. Cause: {}, so no slab reaches "
-      "used == 0, no slab returns to the shared pool, no SuperSlab is released into the LRU, and "
-      "every need for memory becomes a fresh mmap. {} drains ran.",
-      gap_clause(g), a.count(HK_EV_DRAIN));
+      "Every LRU lookup missed because no SuperSlab ever became empty. Cause: {} ({} blocks in {} "
+      "classes at the last snapshot), so no slab reaches used == 0, no slab returns to the shared "
+      "pool, no SuperSlab is released into the LRU, and every need for memory becomes a fresh mmap. "
+      "{} drains ran.",
+      gap_clause(g), gap_blocks(r), gap_classes(r), a.count(HK_EV_DRAIN));
   d.fix = drain_fix(a.config);
   d.evidence = {{"lru_miss", double(misses)},
                 {"lru_push", double(pushes)},
@@ -146,12 +167,13 @@ void lru_unreachable(const Report& r, std::vector<Diagnosis>& out) {
                 {"drain_interval", double(a.config.drain_interval)},
                 {"gap_class", double(g.cls)},
                 {"gap_parked_blocks", double(g.acc->worst.parked)},
-                {"gap_used_blocks", double(g.acc->worst.used)}};
+                {"gap_used_blocks", double(g.acc->worst.used)},
+                {"gap_blocks_total", double(gap_blocks(r))}};
   out.push_back(std::move(d));
 }
 
 void accounting_gap(const Report& r, std::vector<Diagnosis>& out) {
-  const GapClass g = worst_gap(r, true);
+  const GapClass g = worst_gap(r);
   if (!g.acc) return;
   const ClassAccounting& c = *g.acc;
   Diagnosis d;
@@ -159,9 +181,9 @@ void accounting_gap(const Report& r, std::vector<Diagnosis>& out) {
   d.severity = fired(out, "lru_unreachable") ? "critical" : "warning";
   d.summary = fmt::format(
       "accounting gap: up to {} blocks in class {} ({} B) counted used while parked in thread caches "
-      "({} of used); {} of {} snapshots show it, {} class(es) affected",
+      "({} of used); {} of {} snapshots show it, {} class(es) affected{}",
       c.worst.parked, g.cls, c.block_size, pct(ratio(c.worst.parked, c.worst.used)), c.gap_snapshots,
-      c.snapshots, gap_classes(r));
+      c.snapshots, gap_classes(r), never_drained(r) ? "; no drain ever ran (drain interval 0)" : "");
   d.explanation = fmt::format(
       "Blocks freed to a thread's TLS SLL are free for reuse, but their slab's used count does not go "
       "down until a drain returns them. At the last snapshot class {} had {} blocks counted used, "
@@ -175,14 +197,15 @@ void accounting_gap(const Report& r, std::vector<Diagnosis>& out) {
                 {"live_blocks", double(c.worst.live)},
                 {"gap_snapshots", double(c.gap_snapshots)},
                 {"snapshots", double(c.snapshots)},
-                {"classes_affected", double(gap_classes(r))}};
+                {"classes_affected", double(gap_classes(r))},
+                {"parked_blocks_total", double(gap_blocks(r))}};
   out.push_back(std::move(d));
 }
 
 void stuck_slabs(const Report& r, std::vector<Diagnosis>& out) {
   const AllocatorMetrics& a = r.allocator;
   const uint64_t acquired = a.count(HK_EV_SLAB_ACQUIRE), emptied = a.count(HK_EV_SLAB_EMPTY);
-  const GapClass g = worst_gap(r, false);
+  const GapClass g = worst_gap(r);
   if (acquired < kStuckMinSlabs || ratio(emptied, acquired) >= kStuckMaxEmptiedShare || !g.acc) return;
   Diagnosis d;
   d.id = "stuck_slabs";
