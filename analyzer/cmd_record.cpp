@@ -2,6 +2,8 @@
 #include "command.h"
 #include "recorder.h"
 
+#include <memory>
+
 namespace hk::analyze {
 namespace {
 
@@ -11,11 +13,16 @@ Register reg{Command{
     "write allocator events and memory syscalls to one trace file",
     [](CLI::App& sub) -> std::function<int()> {
       auto o = std::make_shared<RecordOptions>();
+      // The options say what to leave out; RecordOptions says what to do.
+      struct LeftOut {
+        bool bpf = false, preload = false, stacks = false;
+      };
+      auto no = std::make_shared<LeftOut>();
       sub.add_option("-o,--output", o->output, "trace file (an existing one is kept as FILE.old)")
           ->capture_default_str();
-      sub.add_flag("--no-bpf{false}", o->bpf,
+      sub.add_flag("--no-bpf", no->bpf,
                    "do not load the eBPF probe: allocator events only, no root needed");
-      sub.add_flag("--no-preload{false}", o->preload,
+      sub.add_flag("--no-preload", no->preload,
                    "do not preload libhakmem.so: syscalls only, for any program and allocator");
       sub.add_option("--ring-size", o->ring_size,
                      "event ring size per process in bytes, K/M/G suffix allowed (HAKMEM_RING_SIZE)")
@@ -33,14 +40,19 @@ Register reg{Command{
       sub.add_option("--bpf-buffer", o->bpf_buffer_bytes,
                      "eBPF ring buffer size in bytes (rounded up to a power of two)")
           ->check(CLI::Range(4096u, 1u << 30));
-      sub.add_flag("--no-stacks{false}", o->user_stacks,
+      sub.add_flag("--no-stacks", no->stacks,
                    "no user stack per syscall: cheaper, the caller address is still kept");
       sub.add_option("--tree-grace", o->tree_grace_ms,
                      "ms the command's descendants may keep recording open after it exits")
           ->capture_default_str();
       sub.add_option("command", o->command, "the command to run, after --")->required();
       sub.footer("Example: hakmem-analyze record -o run.trace -- ./bench_random_mixed 200000 4096 1");
-      return [o] { return record(*o); };
+      return [o, no] {
+        o->bpf = !no->bpf;
+        o->preload = !no->preload;
+        o->user_stacks = !no->stacks;
+        return record(*o);
+      };
     }}};
 
 }  // namespace
