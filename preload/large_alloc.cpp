@@ -154,12 +154,8 @@ void* large_alloc(size_t size, size_t align, bool* fresh) {
   Guard g(g_large_lock);
   if ((g_count + 1) * 2 > g_mask + 1 && !grow_table()) {
     // No room to track it: give it back rather than hand out an untracked block.
-    if (*fresh) {
-      os_unmap(reinterpret_cast<void*>(got.base), got.len, HK_OS_LARGE);
-    } else {
-      registry_add_large(got.base, got.len, -1);
-      os_unmap(reinterpret_cast<void*>(got.base), got.len, HK_OS_LARGE);
-    }
+    if (*fresh) os_unmap(reinterpret_cast<void*>(got.base), got.len, HK_OS_LARGE);
+    else unmap_large(got);
     errno = ENOMEM;
     return nullptr;
   }

@@ -142,6 +142,18 @@ SuperSlab* lru_pop(unsigned cls) {
   return ss;
 }
 
+// A slab's used count reached 0: SLAB_EMPTY event, counters, and the
+// seed's HAKMEM_SS_FREE_DEBUG line.
+void note_slab_empty(const Slab* s) {
+  bump(g_stats.slabs_emptied);
+  drop(g_stats.slabs_nonempty);
+  if (g_cfg.free_debug)
+    Line().s("[SS_EMPTY] class=").u(s->cls).s(" slab=").p(slab_base(s)).s(" ss=").p(ss_of(s))
+        .s(" idx=").u(s->idx).end();
+  emit(HK_EV_SLAB_EMPTY, s->cls, 0, addr(slab_base(s)), kSlabSize, s->idx, s->capacity,
+       ss_of(s)->active);
+}
+
 Slab* adopt_orphan_locked(ThreadHeap* h, unsigned cls) {
   int budget = 8;  // bounded scan: orphans without free blocks stay put
   for (Slab* s = g_orphans[cls]; s && budget--; s = s->next) {
@@ -181,15 +193,6 @@ void release_locked(Slab* s) {
 
 }  // namespace
 
-void note_slab_empty(const Slab* s) {
-  bump(g_stats.slabs_emptied);
-  drop(g_stats.slabs_nonempty);
-  if (g_cfg.free_debug)
-    Line().s("[SS_EMPTY] class=").u(s->cls).s(" slab=").p(slab_base(s)).s(" ss=").p(ss_of(s))
-        .s(" idx=").u(s->idx).end();
-  emit(HK_EV_SLAB_EMPTY, s->cls, 0, addr(slab_base(s)), kSlabSize, s->idx, s->capacity,
-       ss_of(s)->active);
-}
 
 Slab* pool_acquire_slab(ThreadHeap* h, unsigned cls) {
   Guard g(g_pool_lock);

@@ -38,8 +38,4 @@ bool pool_free_unowned(Slab* s, void* p);
 // Unmaps every SuperSlab in the LRU cache; returns the bytes given back.
 size_t pool_trim();
 
-// Logs a slab whose used count reached 0 (SLAB_EMPTY event, counters,
-// HAKMEM_SS_FREE_DEBUG line).
-void note_slab_empty(const Slab* s);
-
 }  // namespace hk
