@@ -8,8 +8,9 @@ namespace hk_test {
 
 namespace {
 
-// The first line of each HAKMEM_STATS report.
-constexpr const char* kStatsHeader = "[hakmem] config:";
+// On the first line of each HAKMEM_STATS report ("[hakmem] pid=N config:
+// drain_interval=..."); the words before it are left free to change.
+constexpr const char* kStatsHeader = "config: drain_interval=";
 
 std::string tail(const std::string& s, std::size_t n = 2000) {
   return s.size() <= n ? s : "..." + s.substr(s.size() - n);
