@@ -7,8 +7,8 @@
  *
  * Why a private PRNG: rand() takes a lock in glibc and would measure that
  * lock instead of the allocator. Why a result-line helper: scripts/bench.py
- * parses "ops/s=" and "seconds=" from one line per run, so every program
- * prints them the same way.
+ * parses "ops=", "seconds=", "cpu_seconds=" and "ops/s=" from one line per
+ * run, so every program prints them the same way.
  */
 #ifndef HAKMEM_EXAMPLES_WORKLOAD_COMMON_H
 #define HAKMEM_EXAMPLES_WORKLOAD_COMMON_H
@@ -67,12 +67,24 @@ static inline void wl_out_of_memory(const char *prog, size_t size) {
   exit(1);
 }
 
+/* CPU time of the whole process so far, all threads. On a machine shared
+ * with other work a run may get a fraction of a core; its CPU time barely
+ * moves when that happens, its wall time does. */
+static inline double wl_cpu_seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 /* The one machine-readable result line: ops counts every malloc and every
- * free, so programs with different shapes report comparable rates. */
+ * free, so programs with different shapes report comparable rates.
+ * cpu_seconds is the process's CPU time up to this report (start-up and
+ * set-up included, which is small next to the timed loop). */
 static inline void wl_report(const char *name, const char *params, uint64_t ops,
                              double seconds) {
-  printf("%s: %s ops=%llu seconds=%.6f ops/s=%.0f\n", name, params, (unsigned long long)ops,
-         seconds, seconds > 0 ? (double)ops / seconds : 0.0);
+  printf("%s: %s ops=%llu seconds=%.6f cpu_seconds=%.6f ops/s=%.0f\n", name, params,
+         (unsigned long long)ops, seconds, wl_cpu_seconds(),
+         seconds > 0 ? (double)ops / seconds : 0.0);
   fflush(stdout);
 }
 
