@@ -241,8 +241,8 @@ def measure_workload(wl, allocs, allocators, opts, program_dir, log):
     for rep in range(opts.reps):
         order = allocs[rep % len(allocs):] + allocs[:rep % len(allocs)]
         for a in order:
-            code, out, rss, wall = run(allocators.command(a, cmd), allocators.env(),
-                                       opts.timeout)
+            code, out, rss, wall = run(opts.rt_prefix + allocators.command(a, cmd),
+                                       allocators.env(), opts.timeout)
             allocators.discard_trace()
             metric, value, cpu_value = parse_result(out) if code == 0 else (None,) * 3
             run_entry = {"rep": rep, "exit": code, "value": value, "cpu_value": cpu_value,
@@ -455,12 +455,16 @@ def main():
     ap.add_argument("--judge", choices=("wall", "cpu"), default="wall",
                     help="speed measure the goals are judged on: wall-clock ops/s (the "
                          "issue's) or ops per CPU second (steadier on a busy machine)")
+    ap.add_argument("--rt", action="store_true",
+                    help="run measured commands under `chrt -f 10` so that other work on a "
+                         "busy machine cannot preempt them (starves that work meanwhile)")
     ap.add_argument("--no-strace", action="store_true", help="skip the syscall-count runs")
     ap.add_argument("--json", default="out/bench.json", help="JSON output path")
     ap.add_argument("--timeout", type=float, default=None,
                     help="seconds per run before it counts as failed (default 600, quick 60)")
     opts = ap.parse_args()
     opts.timeout = opts.timeout or (60 if opts.quick else 600)
+    opts.rt_prefix = ["chrt", "-f", "10"] if opts.rt else []
     if opts.reps < 1:
         ap.error("--reps must be at least 1")
 
@@ -519,7 +523,7 @@ def main():
     doc = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "host": platform.node(), "kernel": platform.release(), "cpus": os.cpu_count(),
-        "quick": opts.quick, "reps": opts.reps,
+        "quick": opts.quick, "reps": opts.reps, "realtime": opts.rt,
         "allocators": {a: allocators.lib(a) or "glibc (no preload)" for a in allocs},
         "memory_syscalls": list(MEMORY_SYSCALLS), "small_run_divisor": SMALL,
         "judge": opts.judge,

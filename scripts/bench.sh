@@ -3,8 +3,8 @@
 # tcmalloc on every workload in examples/. Installs the peer allocators,
 # builds, then measures (scripts/bench.py does the measuring and the table).
 #   scripts/bench.sh [--quick] [--reps N] [--only WORKLOAD[,..]] [--alloc LIST]
-#                    [--recorder auto|on|off] [--no-strace] [--json PATH]
-#                    [--no-build]
+#                    [--recorder auto|on|off] [--judge wall|cpu] [--rt] [--no-strace]
+#                    [--json PATH] [--timeout S] [--no-build]
 # Env: HAKMEM_BUILD_DIR (default build/), HAKMEM_BENCH_REPS (default 5).
 # Output: one table on stdout, progress on stderr, JSON in out/bench.json.
 set -euo pipefail
