@@ -17,16 +17,21 @@ void AllocatorMetrics::remember(std::unordered_map<Key, uint64_t, KeyHash>& live
   live[k] = ts;
 }
 
-void AllocatorMetrics::note_remap(std::unordered_map<Key, uint64_t, KeyHash>& last_unmap,
-                                  RemapStats& stats, Key size_key, uint64_t ts) {
-  auto it = last_unmap.find(size_key);
-  if (it == last_unmap.end()) return;
-  if (ts >= it->second) {
-    const uint64_t gap = ts - it->second;
-    stats.interval.add(gap);
-    if (gap < kRemapWindowNs) ++stats.within_window;
-  }
-  last_unmap.erase(it);
+void AllocatorMetrics::note_unmap(UnmapTimes& pending, Key size_key, uint64_t ts) {
+  std::vector<uint64_t>& times = pending[size_key];
+  if (times.size() >= kMaxPendingUnmaps) times.erase(times.begin(), times.begin() + kMaxPendingUnmaps / 2);
+  times.push_back(ts);
+}
+
+void AllocatorMetrics::note_remap(UnmapTimes& pending, RemapStats& stats, Key size_key, uint64_t ts) {
+  auto it = pending.find(size_key);
+  if (it == pending.end() || it->second.empty()) return;
+  const uint64_t unmapped = it->second.back();
+  it->second.pop_back();
+  if (ts < unmapped) return;
+  const uint64_t gap = ts - unmapped;
+  stats.interval.add(gap);
+  if (gap < kRemapWindowNs) ++stats.within_window;
 }
 
 void AllocatorMetrics::os_event(uint32_t pid, const hk_event& ev) {
@@ -70,7 +75,7 @@ void AllocatorMetrics::add(uint32_t pid, const hk_event& ev) {
       break;
     case HK_EV_SS_MAP:
       ++superslab_map_by_reason[ev.reason];
-      note_remap(last_ss_unmap_, superslab_remap, Key{pid, ev.len}, ev.ts_ns);
+      note_remap(ss_unmaps_, superslab_remap, Key{pid, ev.len}, ev.ts_ns);
       remember(live_superslabs_, Key{pid, ev.addr}, ev.ts_ns);
       break;
     case HK_EV_SS_UNMAP: {
@@ -80,7 +85,7 @@ void AllocatorMetrics::add(uint32_t pid, const hk_event& ev) {
         if (ev.ts_ns >= it->second) superslab_lifetime.add(ev.ts_ns - it->second);
         live_superslabs_.erase(it);
       }
-      remember(last_ss_unmap_, Key{pid, ev.len}, ev.ts_ns);
+      note_unmap(ss_unmaps_, Key{pid, ev.len}, ev.ts_ns);
       break;
     }
     case HK_EV_DRAIN:
@@ -90,10 +95,10 @@ void AllocatorMetrics::add(uint32_t pid, const hk_event& ev) {
       break;
     case HK_EV_LARGE_MAP:
       large_bytes_mapped += ev.len;
-      note_remap(last_large_unmap_, large_remap, Key{pid, ev.len}, ev.ts_ns);
+      note_remap(large_unmaps_, large_remap, Key{pid, ev.len}, ev.ts_ns);
       break;
     case HK_EV_LARGE_UNMAP:
-      remember(last_large_unmap_, Key{pid, ev.len}, ev.ts_ns);
+      note_unmap(large_unmaps_, Key{pid, ev.len}, ev.ts_ns);
       break;
     default:
       break;
@@ -102,8 +107,8 @@ void AllocatorMetrics::add(uint32_t pid, const hk_event& ev) {
 
 void AllocatorMetrics::process_gone(uint32_t pid) {
   std::erase_if(live_superslabs_, [pid](const auto& kv) { return kv.first.pid == pid; });
-  std::erase_if(last_ss_unmap_, [pid](const auto& kv) { return kv.first.pid == pid; });
-  std::erase_if(last_large_unmap_, [pid](const auto& kv) { return kv.first.pid == pid; });
+  std::erase_if(ss_unmaps_, [pid](const auto& kv) { return kv.first.pid == pid; });
+  std::erase_if(large_unmaps_, [pid](const auto& kv) { return kv.first.pid == pid; });
   auto it = mapped_by_pid_.find(pid);
   if (it != mapped_by_pid_.end()) {
     mapped_bytes -= it->second;

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <map>
 #include <unordered_map>
+#include <vector>
 
 namespace hk::analyze {
 
@@ -31,6 +32,8 @@ struct AllocatorConfig {
 };
 
 // Unmap followed by a fresh map of the same size: how soon, how often.
+// Each map is paired with the most recent unpaired unmap of its size (so a
+// burst of unmaps followed by a burst of maps pairs one to one).
 struct RemapStats {
   DurationStats interval;        // unmap -> next map of the same size
   uint64_t within_window = 0;    // intervals under kRemapWindowNs
@@ -42,6 +45,9 @@ struct AllocatorMetrics {
   // above a syscall's cost and far below any deliberate release policy.
   static constexpr uint64_t kRemapWindowNs = 100'000'000;
   static constexpr size_t kMaxTracked = 1u << 20;
+  // Unpaired unmaps remembered per size; older ones are forgotten (a map
+  // that long after an unmap is not churn anyway).
+  static constexpr size_t kMaxPendingUnmaps = 4096;
 
   AllocatorConfig config;
   std::array<uint64_t, HK_EV_TYPE_COUNT> by_type{};
@@ -86,13 +92,14 @@ struct AllocatorMetrics {
     size_t operator()(const Key& k) const { return std::hash<uint64_t>()(k.addr ^ (uint64_t{k.pid} << 48)); }
   };
   void remember(std::unordered_map<Key, uint64_t, KeyHash>& live, Key k, uint64_t ts);
-  void note_remap(std::unordered_map<Key, uint64_t, KeyHash>& last_unmap, RemapStats& stats,
-                  Key size_key, uint64_t ts);
+  using UnmapTimes = std::unordered_map<Key, std::vector<uint64_t>, KeyHash>;
+  static void note_unmap(UnmapTimes& pending, Key size_key, uint64_t ts);
+  static void note_remap(UnmapTimes& pending, RemapStats& stats, Key size_key, uint64_t ts);
   void os_event(uint32_t pid, const hk_event& ev);
 
   std::unordered_map<Key, uint64_t, KeyHash> live_superslabs_;  // -> map time
-  std::unordered_map<Key, uint64_t, KeyHash> last_ss_unmap_;    // (pid, size) -> time
-  std::unordered_map<Key, uint64_t, KeyHash> last_large_unmap_;  // (pid, len) -> time
+  UnmapTimes ss_unmaps_;     // (pid, size) -> unpaired unmap times
+  UnmapTimes large_unmaps_;  // (pid, len) -> unpaired unmap times
   std::unordered_map<uint32_t, uint8_t> last_map_reason_;       // tid -> reason
   std::unordered_map<uint32_t, uint64_t> mapped_by_pid_;
 };
