@@ -16,7 +16,8 @@ namespace hk {
 namespace {
 
 constexpr size_t kPage = 4096;
-constexpr size_t kCacheSlots = 64;
+// Enough for a producer's burst of hundreds of frees; the byte cap binds first.
+constexpr size_t kCacheSlots = 1024;
 
 struct Entry {
   uintptr_t user;  // 0 = empty slot
@@ -123,8 +124,10 @@ void* large_alloc(size_t size, size_t align, bool* fresh) {
     size_t best = kCacheSlots;
     for (size_t i = 0; i < g_cache_n; ++i) {
       const size_t len = g_cache[i].len;
-      if (len >= need && len / 2 <= need && (best == kCacheSlots || len < g_cache[best].len))
+      if (len >= need && len / 2 <= need && (best == kCacheSlots || len < g_cache[best].len)) {
         best = i;
+        if (len == need) break;  // lengths are quantised: exact fits are common
+      }
     }
     if (best != kCacheSlots) {
       got.base = g_cache[best].base;
@@ -169,36 +172,27 @@ void* large_alloc(size_t size, size_t align, bool* fresh) {
 }
 
 bool large_free(void* p) {
-  Cached victims[kCacheSlots + 1];
-  size_t nv = 0;
-  {
-    Guard g(g_large_lock);
-    Entry* e = find(reinterpret_cast<uintptr_t>(p));
-    if (!e) return false;
-    const Cached c{e->base, e->len, e->req};
-    erase(e);
-    --g_count;
-    const size_t cap = g_cfg.large_cache_cap;
-    if (c.len > cap) {
-      victims[nv++] = c;
-    } else {
-      while (g_cache_n == kCacheSlots || g_cache_bytes + c.len > cap) {
-        victims[nv++] = g_cache[0];
-        cache_remove(0);
-      }
-      g_cache[g_cache_n++] = c;
-      g_cache_bytes += c.len;
-      g_stats.large_cached_bytes.store(g_cache_bytes, std::memory_order_relaxed);
-    }
-    for (size_t i = 0; i < nv; ++i)
-      emit(HK_EV_LARGE_UNMAP, HK_CLASS_NONE, 0, u(victims[i].base), victims[i].len,
-           victims[i].req, g_cache_n);
-    for (size_t i = 0; i < nv; ++i) registry_add_large(victims[i].base, victims[i].len, -1);
+  Guard g(g_large_lock);
+  Entry* e = find(reinterpret_cast<uintptr_t>(p));
+  if (!e) return false;
+  const Cached c{e->base, e->len, e->req};
+  erase(e);
+  --g_count;
+  const size_t cap = g_cfg.large_cache_cap;
+  if (c.len > cap) {
+    emit(HK_EV_LARGE_UNMAP, HK_CLASS_NONE, 0, u(c.base), c.len, c.req, g_cache_n);
+    unmap_large(c);
+    return true;
   }
-  for (size_t i = 0; i < nv; ++i) {
-    os_unmap(reinterpret_cast<void*>(victims[i].base), victims[i].len, HK_OS_LARGE);
-    bump(g_stats.large_unmaps);
+  while (g_cache_n == kCacheSlots || g_cache_bytes + c.len > cap) {
+    const Cached victim = g_cache[0];
+    cache_remove(0);
+    emit(HK_EV_LARGE_UNMAP, HK_CLASS_NONE, 0, u(victim.base), victim.len, victim.req, g_cache_n);
+    unmap_large(victim);
   }
+  g_cache[g_cache_n++] = c;
+  g_cache_bytes += c.len;
+  g_stats.large_cached_bytes.store(g_cache_bytes, std::memory_order_relaxed);
   return true;
 }
 
