@@ -11,6 +11,8 @@
 #include <thread>
 #include <vector>
 
+#include <unistd.h>
+
 namespace {
 
 using hk::test::RingEnv;
@@ -20,14 +22,18 @@ constexpr int kThreads = 8;
 constexpr uint64_t kPerThread = 20000;
 constexpr uint64_t kMarker = 0xF011;
 
+// With a gate, the writers also pause now and then, so that a reader polling
+// every millisecond frees room many times while they run.
 int write_from_threads(hk::test::Gate* gate) {
   if (!hk::g_ring) return 3;
   if (gate) gate->wait();
   std::vector<std::thread> ts;
   for (int t = 0; t < kThreads; t++)
-    ts.emplace_back([t] {
-      for (uint64_t i = 0; i < kPerThread; i++)
+    ts.emplace_back([t, paced = gate != nullptr] {
+      for (uint64_t i = 0; i < kPerThread; i++) {
         hk::emit(HK_EV_DRAIN, uint8_t(t), 0, 0, 0, i, kMarker, 0);
+        if (paced && i % 256 == 255) usleep(100);
+      }
     });
   for (auto& th : ts) th.join();
   return 0;
