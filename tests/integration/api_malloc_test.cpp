@@ -152,6 +152,33 @@ TEST(Calloc, ZeroesRecycledBlocks) {
   }
 }
 
+TEST(Calloc, ZeroesBlocksRecycledFromOtherSizesAndAlignments) {
+  // A cached mapping or slab block may serve a calloc of a different size
+  // than the dirty block it last held (aligned ones included).
+  std::uint64_t s = 7;
+  for (int i = 0; i < 2000; ++i) {
+    s = s * 6364136223846793005ull + 1442695040888963407ull;
+    const std::size_t dirty_size = 16 + (s >> 30) % 300000;
+    const std::size_t clean_size = 16 + (s >> 45) % 300000;
+    const std::size_t alignment = std::size_t{1} << (3 + (s >> 20) % 16);
+    void* p = opaque(malloc(dirty_size));
+    ASSERT_NE(p, nullptr);
+    memset(p, 0xAB, malloc_usable_size(p));
+    free(p);
+    void* a = nullptr;
+    ASSERT_EQ(posix_memalign(&a, alignment, dirty_size), 0);
+    memset(a, 0xEF, malloc_usable_size(a));
+    free(a);
+    void* q = opaque(calloc(1, clean_size));
+    ASSERT_NE(q, nullptr);
+    ASSERT_EQ(hakmem_owns(q), 1);
+    const std::size_t bad = first_nonzero(q, clean_size);
+    ASSERT_EQ(bad, clean_size) << "calloc(1, " << clean_size << ") after dirty blocks of "
+                               << dirty_size << ": byte " << bad << " is not zero";
+    free(q);
+  }
+}
+
 TEST(MallocUsableSize, IsAtLeastRequestedAndBlocksDoNotOverlap) {
   EXPECT_EQ(malloc_usable_size(nullptr), 0u);
   const std::size_t sizes[] = {1,    8,     15,    16,    17,    100,       1000,     1040,
