@@ -18,10 +18,10 @@ namespace {
 // that only grows misses too), so the rule also demands that memory was
 // freed yet pinned: a persistent accounting gap and no SuperSlab ever freed.
 constexpr uint64_t kLruMinMisses = 2;
-// Remaps of the same size within AllocatorMetrics::kRemapWindowNs: a few
-// happen when a working set breathes; churn is many, and a large share of
-// all maps.
-constexpr uint64_t kChurnMinRemaps = 32;
+// Remaps of the same size within AllocatorMetrics::kRemapWindowNs: one or
+// two happen when a working set breathes at the LRU's edge; churn is a
+// dozen and more, and a large share of all maps.
+constexpr uint64_t kChurnMinRemaps = 16;
 constexpr double kChurnMinRemapShare = 0.25;
 // Accounting gap: the class must show the gap (ClassAccounting::shows_gap)
 // in several snapshots, and in most of them, not just in one taken between
@@ -37,10 +37,10 @@ constexpr double kStuckMaxEmptiedShare = 0.1;
 // Large blocks re-mapped at the same size soon after being unmapped.
 constexpr uint64_t kLargeChurnMinRemaps = 32;
 constexpr double kLargeChurnMinRemapShare = 0.25;
-// Alignment trims: extra munmaps only; a handful per new SuperSlab is the
-// price of aligned mappings, dozens that make up a fifth of the allocator's
-// syscalls are a policy problem.
-constexpr uint64_t kTrimMin = 32;
+// Alignment trims: extra munmaps only. A healthy process trims once or twice
+// (its first SuperSlab, before the placement hint works); a dozen and more
+// that make up a fifth of the allocator's syscalls are a placement problem.
+constexpr uint64_t kTrimMin = 16;
 constexpr double kTrimMinShare = 0.2;
 // Foreign churn: the loader and libc map and unmap a few dozen regions at
 // start-up; a loop that does so is hundreds.
