@@ -413,21 +413,48 @@ TEST(Refusal, UnprivilegedUserGetsCodeThreeAndAHint) {
   EXPECT_EQ(why.find('\n'), std::string::npos) << "the reason must be one line";
 }
 
+// Makes bpf(2) fail with EPERM in this process, for one command or all.
+constexpr int kAnyBpfCommand = -1;
+bool deny_bpf_commands(int command) {
+  const bool any = command == kAnyBpfCommand;
+  sock_filter filter[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_bpf, 0, 3),
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, args[0])),
+      // With any, both branches lead to the refusal.
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, static_cast<__u32>(command), 0,
+               static_cast<__u8>(any ? 0 : 1)),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  sock_fprog prog{static_cast<unsigned short>(std::size(filter)), filter};
+  return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 &&
+         prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == 0;
+}
+
+// tp_btf programs attach through BPF_LINK_CREATE, raw_tp ones through
+// BPF_RAW_TRACEPOINT_OPEN: refusing the first must fall back to the second.
+TEST(Fallback, RawTpWhenTpBtfCannotAttach) {
+  HeldChild child([] {
+    if (!deny_bpf_commands(BPF_LINK_CREATE)) return 100;
+    std::string why;
+    int code = 0;
+    auto probe = SyscallProbe::open({}, &why, &code);
+    if (!probe) return 101;
+    return std::string(probe->attach_kind()) == "raw_tp" ? 0 : 102;
+  });
+  ASSERT_TRUE(child.release());
+  const int status = child.wait();
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "101: no probe at all, 102: not raw_tp";
+}
+
 // A child that keeps root but whose bpf(2) calls fail: the loader must
 // answer with code 5 and a one-line reason built from libbpf's first error.
 TEST(Refusal, LoadFailureGivesCodeFiveAndOneLineReason) {
   TempPath reason;
   HeldChild child([&] {
-    sock_filter filter[] = {
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_bpf, 0, 1),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-    };
-    sock_fprog prog{static_cast<unsigned short>(std::size(filter)), filter};
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
-        prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0)
-      return 100;
+    if (!deny_bpf_commands(kAnyBpfCommand)) return 100;
     std::string why;
     int code = 0;
     if (SyscallProbe::open({}, &why, &code)) return 101;
