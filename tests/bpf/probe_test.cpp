@@ -18,6 +18,7 @@
 #include <linux/seccomp.h>
 #include <sys/prctl.h>
 #include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -409,6 +410,34 @@ TEST(Refusal, UnprivilegedUserGetsCodeThreeAndAHint) {
   std::ifstream in(reason.path());
   const std::string why((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   EXPECT_NE(why.find("sudo"), std::string::npos) << why;
+  EXPECT_NE(why.find("--no-bpf"), std::string::npos) << why;
+  EXPECT_EQ(why.find('\n'), std::string::npos) << "the reason must be one line";
+}
+
+// In a private mount namespace, an empty tmpfs hides the kernel's BTF.
+TEST(Refusal, NoKernelBtfGivesCodeFour) {
+  TempPath reason;
+  HeldChild child([&] {
+    if (unshare(CLONE_NEWNS) != 0 || mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) ||
+        mount("tmpfs", "/sys/kernel/btf", "tmpfs", 0, nullptr) != 0)
+      return 100;
+    std::string why;
+    int code = 0;
+    if (SyscallProbe::open({}, &why, &code)) return 101;
+    int fd = open(reason.path().c_str(), O_WRONLY | O_TRUNC);
+    if (fd < 0 || write(fd, why.data(), why.size()) != static_cast<ssize_t>(why.size()))
+      return 102;
+    close(fd);
+    return code;
+  });
+  ASSERT_TRUE(child.release());
+  const int status = child.wait();
+  ASSERT_TRUE(WIFEXITED(status));
+  if (WEXITSTATUS(status) == 100) GTEST_SKIP() << "cannot hide /sys/kernel/btf here";
+  EXPECT_EQ(WEXITSTATUS(status), 4);
+  std::ifstream in(reason.path());
+  const std::string why((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(why.find("BTF"), std::string::npos) << why;
   EXPECT_NE(why.find("--no-bpf"), std::string::npos) << why;
   EXPECT_EQ(why.find('\n'), std::string::npos) << "the reason must be one line";
 }
