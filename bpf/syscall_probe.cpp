@@ -31,6 +31,7 @@ constexpr int kExitBpfLoadFailed = 5;
 constexpr const char* kBtfPath = "/sys/kernel/btf/vmlinux";
 constexpr const char* kInsteadHint = "pass --no-bpf to record without the kernel's view";
 constexpr uint32_t kMaxWakeupBytes = 64u << 10;
+constexpr uint64_t kRingRecordHeader = 8;  // BPF_RINGBUF_HDR_SZ: length + page offset
 constexpr uint32_t kStackMapEntries = 16384;
 
 // Loading tracing programs needs CAP_BPF with CAP_PERFMON, or CAP_SYS_ADMIN.
@@ -151,7 +152,7 @@ struct SyscallProbe::Impl {
     skel->rodata->cfg_user_stacks = opts.user_stacks;
     // Wake the reader about every min(ring / 4, 64 KiB) bytes of records.
     const uint64_t every = std::max<uint64_t>(
-        1, std::min(ring / 4, kMaxWakeupBytes) / (sizeof(hk_sys_record) + 8));
+        1, std::min(ring / 4, kMaxWakeupBytes) / (sizeof(hk_sys_record) + kRingRecordHeader));
     uint64_t pow2 = 1;
     while (pow2 * 2 <= every) pow2 *= 2;
     skel->rodata->cfg_wakeup_mask = pow2 - 1;
