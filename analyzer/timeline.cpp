@@ -63,29 +63,52 @@ void Timeline::release(bool everything) {
   const uint64_t horizon = newest_ > limits_.slack_ns ? newest_ - limits_.slack_ns : 0;
   while (buffered_ > 0) {
     // Few sources (one ring per process plus the kernel), so a linear scan
-    // for the oldest head beats a heap.
-    uint64_t best_ts = UINT64_MAX;
+    // for the two oldest heads beats a heap. Then the oldest source runs on
+    // alone for as long as it stays ahead of the runner-up.
+    uint64_t best_ts = UINT64_MAX, next_ts = UINT64_MAX;
     EventSource* best_ring = nullptr;
     if (!kernel_.empty()) best_ts = kernel_.front().exit_ns;
     for (EventSource& s : rings_) {
-      if (!s.fifo.empty() && s.fifo.front().ts_ns < best_ts) {
-        best_ts = s.fifo.front().ts_ns;
+      if (s.fifo.empty()) continue;
+      const uint64_t t = s.fifo.front().ts_ns;
+      if (t < best_ts) {
+        next_ts = best_ts;
+        best_ts = t;
         best_ring = &s;
+      } else if (t < next_ts) {
+        next_ts = t;
       }
     }
     const bool over = buffered_ > limits_.max_buffered;
     if (!everything && !over && best_ts > horizon) break;
-    if (over) ++released_early_;
-    if (best_ts < last_released_) ++out_of_order_;
-    else last_released_ = best_ts;
-    --buffered_;
-    // The sink reads the record in place; pop only after it returns.
+    // Run while this source's head is no later than the runner-up's and
+    // still due (past the horizon, or forced out by the bound or the end).
+    const uint64_t limit = everything ? next_ts : std::min(next_ts, over ? UINT64_MAX : horizon);
+    size_t forced = over ? buffered_ - limits_.max_buffered : 0;
+    auto due = [&](uint64_t t) {
+      if (t <= limit) return true;
+      if (forced == 0 || t > next_ts) return false;
+      return true;
+    };
+    auto take = [&](uint64_t t) {
+      if (forced) --forced, ++released_early_;
+      if (t < last_released_) ++out_of_order_;
+      else last_released_ = t;
+      --buffered_;
+    };
     if (best_ring) {
-      sink_.on_event(best_ring->pid, best_ring->fifo.front());
-      best_ring->fifo.pop();
+      Fifo<hk_event>& f = best_ring->fifo;
+      do {
+        take(f.front().ts_ns);
+        sink_.on_event(best_ring->pid, f.front());
+        f.pop();
+      } while (!f.empty() && due(f.front().ts_ns));
     } else {
-      sink_.on_syscall(kernel_.front());
-      kernel_.pop();
+      do {
+        take(kernel_.front().exit_ns);
+        sink_.on_syscall(kernel_.front());
+        kernel_.pop();
+      } while (!kernel_.empty() && due(kernel_.front().exit_ns));
     }
   }
 }
