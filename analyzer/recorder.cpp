@@ -283,15 +283,15 @@ class Session final : public RingSink {
   bool config_learned_ = false, failed_ = false;
 };
 
-void print_summary(const Session& s, const RecordOptions& o, bool bpf, uint64_t lost,
-                   uint64_t duration_ns, const std::string& outcome) {
+void print_summary(const Session& s, const RecordOptions& o, const std::string& path,
+                   uint64_t lost, uint64_t duration_ns, const std::string& outcome) {
   fmt::print(stderr, "hakmem-analyze record: {} after {:.3f} s\n", outcome, duration_ns / 1e9);
   if (o.preload || s.rings())
     fmt::print(stderr, "  allocator: {} events from {} rings; dropped {}, overwritten {}, torn {}\n",
                s.events(), s.rings(), s.dropped(), s.overwritten(), s.torn());
   else
     fmt::print(stderr, "  allocator: not recorded (--no-preload)\n");
-  if (bpf) {
+  if (o.bpf) {
     std::vector<std::string> parts;
     for (const auto& [nr, n] : s.by_nr()) parts.push_back(fmt::format("{} {}", syscall_name(nr), n));
     static constexpr const char* kKinds[] = {"call", "fork", "exec", "exit"};
@@ -303,8 +303,8 @@ void print_summary(const Session& s, const RecordOptions& o, bool bpf, uint64_t 
     fmt::print(stderr, "  kernel:    not recorded (--no-bpf)\n");
   }
   std::error_code ec;
-  auto size = std::filesystem::file_size(o.output, ec);
-  fmt::print(stderr, "  trace:     {} ({:.1f} KiB)\n", o.output, ec ? 0.0 : size / 1024.0);
+  auto size = std::filesystem::file_size(path, ec);
+  fmt::print(stderr, "  trace:     {} ({:.1f} KiB)\n", path, ec ? 0.0 : size / 1024.0);
   // What recording cost, apart from the probe's in-kernel time.
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
@@ -388,19 +388,24 @@ int record(const RecordOptions& o) {
   RingCollector rings(ring_dir, owner, kChunkRecords, kChunkMaxAgeNs);
 
   const uint64_t start_mono = mono_ns(), start_real = clock_ns(CLOCK_REALTIME);
-  keep_old(o.output);
+  // A regular trace starts under a temporary name next to FILE: a command
+  // that cannot start must leave FILE and FILE.old as they were. Anything
+  // else (a device, a FIFO) is written in place and never renamed over.
+  struct stat out_st{};
+  const bool in_place = stat(o.output.c_str(), &out_st) == 0 && !S_ISREG(out_st.st_mode);
+  std::string trace_path = in_place ? o.output : fmt::format("{}.{}.partial", o.output, getpid());
   std::unique_ptr<TraceWriter> writer;
   try {
     writer = std::make_unique<TraceWriter>(
-        o.output, initial_meta(o, lib, o.bpf, attach, start_mono, start_real));
+        trace_path, initial_meta(o, lib, o.bpf, attach, start_mono, start_real));
   } catch (const TraceError& e) {
     say(e.what());
     rmdir(ring_dir.c_str());
     return kExitTraceWriteFailed;
   }
   // The trace belongs to whoever asked for it, not to sudo's root.
-  if (run_as && chown(o.output.c_str(), run_as->uid, run_as->gid) != 0)
-    say(fmt::format("cannot hand {} to uid {}: {}", o.output, run_as->uid, std::strerror(errno)));
+  if (run_as && chown(trace_path.c_str(), run_as->uid, run_as->gid) != 0)
+    say(fmt::format("cannot hand {} to uid {}: {}", trace_path, run_as->uid, std::strerror(errno)));
   Session session(*writer);
 
   // Orphaned descendants are reparented to us, so waitpid(-1) tells exactly
@@ -412,7 +417,7 @@ int record(const RecordOptions& o) {
     say(why);
     restore_signal_handlers();
     rings.finish(session);
-    std::filesystem::remove(o.output);
+    if (!in_place) std::filesystem::remove(trace_path);
     return code;
   };
   Launcher launcher;
@@ -431,6 +436,14 @@ int record(const RecordOptions& o) {
 #endif
   if (std::string failed = launcher.release(); !failed.empty())
     return abandon(failed, kExitLaunchFailed);
+  if (!in_place) {
+    keep_old(o.output);
+    if (std::rename(trace_path.c_str(), o.output.c_str()) == 0)
+      trace_path = o.output;
+    else
+      say(fmt::format("cannot rename {} to {}: {}; recording into the former", trace_path,
+                      o.output, std::strerror(errno)));
+  }
 
   // ---- main loop: until the tree is gone, or a second ^C.
   int status = 0;
@@ -519,7 +532,7 @@ int record(const RecordOptions& o) {
                         : broken   ? fmt::format("recording failed; {} still runs", o.command[0])
                                    : fmt::format("stopped by a second signal; {} still runs",
                                                  o.command[0]);
-  print_summary(session, o, o.bpf, lost, end - start_mono, outcome);
+  print_summary(session, o, trace_path, lost, end - start_mono, outcome);
   return session.failed() || broken ? kExitTraceWriteFailed : code;
 }
 

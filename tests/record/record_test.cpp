@@ -210,6 +210,10 @@ TEST(Record, KeepsThePreviousTraceAsOld) {
   ASSERT_EQ(record({"--no-bpf", "-o", trace}, {HK_RECORD_TARGET, "exit", "4"}).exit_code, 4);
   EXPECT_EQ(read_trace(trace).footer->exit_status, 4);
   EXPECT_EQ(read_trace(trace + ".old").footer->exit_status, 3);
+  // A command that cannot even start leaves both where they were.
+  ASSERT_EQ(record({"--no-bpf", "-o", trace}, {"/nonexistent/program"}).exit_code, 6);
+  EXPECT_EQ(read_trace(trace).footer->exit_status, 4);
+  EXPECT_EQ(read_trace(trace + ".old").footer->exit_status, 3);
 }
 
 TEST(Record, CommandThatCannotRunGivesOneLine) {
@@ -296,7 +300,8 @@ TEST(Events, PrintsBothSourcesInTimeOrder) {
 }
 
 TEST(Record, UnwritableTraceGivesOneLineAndItsOwnCode) {
-  auto r = record({"--no-bpf", "-o", "/dev/full"}, {HK_RECORD_TARGET});
+  TempDir d;
+  auto r = record({"--no-bpf", "-o", d.file("no/such/dir.trace")}, {HK_RECORD_TARGET});
   EXPECT_EQ(r.exit_code, 7) << r.err;
   EXPECT_EQ(lines(r.err), 1u) << r.err;
 }
