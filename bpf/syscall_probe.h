@@ -9,9 +9,10 @@
 //
 // libbpf's own messages are silenced while open() runs (the first one becomes
 // part of *why); set HAKMEM_BPF_DEBUG=1 to see all of them on stderr.
-// Records below the wakeup threshold (a quarter of the ring, at most 64 KiB)
-// do not wake poll(); they are delivered when its timeout expires, so the
-// timeout bounds the latency.
+// The kernel wakes a waiting poll() once per batch of records (about a
+// quarter of the ring, at most 64 KiB) and at each process exit, not per
+// record; the rest are delivered when poll's timeout expires, so the timeout
+// bounds the latency.
 #pragma once
 
 #include <hakmem/syscall_record.h>
