@@ -67,6 +67,8 @@ std::string cell(const std::optional<double>& v, Unit u) {
 
 std::string signed_cell(const std::optional<double>& v, Unit u) {
   if (!v) return "n/a";
+  // A change of a percentage is in percentage points, not percent.
+  if (u == Unit::percent) return fmt::format("{:+.1f} pp", *v);
   const std::string s = cell(v, u);
   return *v > 0 ? fmt::format("+{}", s) : s;
 }
