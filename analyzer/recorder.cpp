@@ -451,7 +451,9 @@ int record(const RecordOptions& o) {
   uint64_t child_done_at = 0, last_scan = 0, last_retire = 0;
   bool busy = false;
   uint64_t now = mono_ns();
+#ifdef HAKMEM_HAVE_BPF
   auto on_record = [&](const hk_sys_record& r) { session.syscall(r, now); };
+#endif
   // Whatever goes wrong in here, the records already read still reach the
   // file: the drain and footer below run on every way out of the loop.
   try {
