@@ -507,7 +507,9 @@ int record(const RecordOptions& o) {
     say(fmt::format("recording stopped early: {}", e.what()));
     broken = true;
   }
-  restore_signal_handlers();
+  // Signals stay caught (and no longer forwarded) until the footer is on
+  // disk: a ^C now must not cut the trace short.
+  g_child = 0;
 
   // ---- drain what is left, then the footer.
   uint64_t lost = 0;
@@ -534,6 +536,7 @@ int record(const RecordOptions& o) {
                         : broken   ? fmt::format("recording failed; {} still runs", o.command[0])
                                    : fmt::format("stopped by a second signal; {} still runs",
                                                  o.command[0]);
+  restore_signal_handlers();
   print_summary(session, o, trace_path, lost, end - start_mono, outcome);
   return session.failed() || broken ? kExitTraceWriteFailed : code;
 }
