@@ -25,9 +25,10 @@ constexpr uint64_t kChurnMinRemaps = 16;
 constexpr double kChurnMinRemapShare = 0.25;
 // Accounting gap: the class must show the gap (ClassAccounting::shows_gap)
 // in several snapshots, and in most of them, not just in one taken between
-// two drains. A short run may log only a couple of snapshots; there the gap
-// also counts as persistent when nothing could ever close it: the drain is
-// configured off and no drain ran.
+// two drains, and larger than the drain interval allows (designed_gap). A
+// short run may log only a couple of snapshots; there the gap also counts as
+// persistent when nothing could ever close it: the drain is configured off
+// and no drain ran.
 constexpr uint64_t kGapMinSnapshots = 3;
 constexpr double kGapMinSnapshotShare = 0.5;
 // Stuck slabs: enough slabs to matter, and fewer than one in ten ever
@@ -84,10 +85,18 @@ bool never_drained(const Report& r) {
   return cfg.seen && cfg.drain_interval == 0 && r.allocator.count(HK_EV_DRAIN) == 0;
 }
 
+// With the drain on, each thread may hold up to one drain interval of freed
+// blocks between two drains: that gap is the design, not a fault.
+uint64_t designed_gap(const Report& r) {
+  const AllocatorConfig& cfg = r.allocator.config;
+  if (!cfg.seen || cfg.drain_interval == 0) return 0;
+  return cfg.drain_interval * std::max<uint64_t>(1, r.trace.threads);
+}
+
 bool persistent_gap(const Report& r, const ClassAccounting& c) {
-  if (c.gap_snapshots >= kGapMinSnapshots && ratio(c.gap_snapshots, c.snapshots) >= kGapMinSnapshotShare)
-    return true;
-  return c.gap_snapshots > 0 && never_drained(r);
+  if (c.gap_snapshots > 0 && never_drained(r)) return true;
+  return c.gap_snapshots >= kGapMinSnapshots && ratio(c.gap_snapshots, c.snapshots) >= kGapMinSnapshotShare &&
+         c.worst.parked > designed_gap(r);
 }
 
 // The class with a persistent gap and the most parked blocks.
