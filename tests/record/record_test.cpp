@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <pwd.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -340,4 +342,29 @@ TEST(Record, TinyBpfBufferReportsLostRecords) {
   EXPECT_EQ(r.err.find("lost 0\n"), std::string::npos) << r.err;
   EXPECT_EQ(s.meta["preload"], "0");
   EXPECT_TRUE(s.events_by_pid.empty());
+}
+
+TEST(Record, SigtermIsForwardedAndTheTraceIsFinished) {
+  TempDir d;
+  const auto trace = d.file("term.trace");
+  pid_t rec = fork();
+  ASSERT_GE(rec, 0);
+  if (rec == 0) {
+    execl(HK_ANALYZE, HK_ANALYZE, "record", "--no-bpf", "-o", trace.c_str(), "--", HK_RECORD_TARGET,
+          "alloc", "5000", "sleep", "20000", nullptr);
+    _exit(127);
+  }
+  // The trace gets its final name once the command runs.
+  for (int i = 0; i < 500 && !fs::exists(trace); ++i) usleep(10000);
+  usleep(200000);  // let the ring be found and read
+  ASSERT_EQ(kill(rec, SIGTERM), 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(rec, &status, 0), rec);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 128 + SIGTERM);
+  Summary s = read_trace(trace);
+  EXPECT_FALSE(s.truncated);
+  ASSERT_TRUE(s.footer);
+  EXPECT_EQ(s.footer->exit_status, 128 + SIGTERM);
+  EXPECT_GT(s.events_by_type[HK_EV_SS_MAP], 0u);
 }
