@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace hk::analyze {
 
 namespace {
@@ -23,7 +25,18 @@ struct Style {
   }
 };
 
+// Classes whose gap curve is drawn in the text report.
+constexpr size_t kCurves = 3;
+
 std::string num(uint64_t v) { return fmt::format("{}", v); }
+
+// One character for v on a 0..peak scale.
+char level(uint64_t v, uint64_t peak) {
+  static constexpr std::string_view kLevels = " .:-=+*#%@";
+  if (peak == 0 || v == 0) return ' ';
+  const size_t i = 1 + static_cast<size_t>((kLevels.size() - 2) * std::min(v, peak) / peak);
+  return kLevels[std::min(i, kLevels.size() - 1)];
+}
 std::string pct(double share) { return fmt::format("{:.1f}%", share); }
 
 void header(std::string& out, const Report& r, const Style& st) {
@@ -142,7 +155,26 @@ void accounting(std::string& out, const Report& r, const Style& st) {
            pct(c.worst.used ? 100.0 * double(c.worst.parked) / double(c.worst.used) : 0.0)});
   }
   out += t.render() + "  (used/parked/live at the last snapshot; \"gap in\" counts snapshots where parked blocks\n"
-                      "   are at least half of used)\n\n";
+                      "   are at least half of used)\n";
+  // The gap over time for the classes where it was largest: one character
+  // per curve point, scaled to the class's own peak of used blocks.
+  std::vector<std::pair<uint64_t, uint8_t>> worst;
+  for (const auto& [cls, c] : r.accounting.classes())
+    if (c.gap_snapshots) worst.emplace_back(c.worst.parked, cls);
+  std::sort(worst.rbegin(), worst.rend());
+  if (worst.size() > kCurves) worst.resize(kCurves);
+  for (const auto& [parked, cls] : worst) {
+    const ClassAccounting& c = r.accounting.classes().at(cls);
+    std::string used, gap;
+    for (const SnapshotPoint& p : c.curve) {
+      used += level(p.used, c.max_used);
+      gap += level(p.parked, c.max_used);
+    }
+    out += fmt::format("  class {:>3} used   |{}|  (peak {} blocks)\n", cls, used, c.max_used);
+    out += fmt::format("            parked |{}|  over {}\n", gap,
+                       format_ns(c.curve.empty() ? 0 : c.curve.back().ts_ns - c.curve.front().ts_ns));
+  }
+  out += "\n";
 }
 
 void join(std::string& out, const Report& r, const Style& st) {
