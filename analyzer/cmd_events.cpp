@@ -1,4 +1,15 @@
-// `hakmem-analyze events`: both sources of a trace, merged in time order.
+// `hakmem-analyze events`: both sources of a trace, merged in time order
+// (TimeOrderedReader: allocator events by ts_ns, syscalls by enter_ns).
+//
+// Text: one aligned row per record: time in seconds since the recording
+// started (META start_mono_ns), pid, tid, source, name, address, length,
+// then the type's own fields as name=value.
+// JSON lines; keys every line has: t_ns (since the start), source ("alloc"
+// or "kernel"), pid, tid, type. Allocator lines continue as ring-dump's
+// (event_format.h: ts_ns, type_id, cls, reason and the type's named
+// fields, addresses as "0x..." strings). Kernel lines add kind
+// (call/fork/exec/exit), nr, args[6], ret (signed), enter_ns, exit_ns,
+// caller ("0x..."), stack_id, cpu and seq.
 #include "command.h"
 #include "event_format.h"
 #include "event_names.h"
