@@ -12,8 +12,8 @@ build=${HAKMEM_BUILD_DIR:-$root/build}
 
 analyze="$build/analyzer/hakmem-analyze"
 bench="$build/examples/bench_random_mixed"
-args=("${@:-200000 4096 1234567}")
-read -r -a args <<<"${args[*]}"
+[[ $# -eq 0 ]] && set -- 200000 4096 1234567
+args=("$@")
 out="$root/out"
 mkdir -p "$out"
 
