@@ -18,6 +18,8 @@ void AllocatorMetrics::remember(std::unordered_map<Key, uint64_t, KeyHash>& live
 }
 
 void AllocatorMetrics::note_unmap(UnmapTimes& pending, Key size_key, uint64_t ts) {
+  // Real runs use a handful of sizes; a hostile trace must not grow this.
+  if (pending.size() >= kMaxTracked && !pending.count(size_key)) return;
   std::vector<uint64_t>& times = pending[size_key];
   if (times.size() >= kMaxPendingUnmaps) times.erase(times.begin(), times.begin() + kMaxPendingUnmaps / 2);
   times.push_back(ts);
@@ -41,9 +43,13 @@ void AllocatorMetrics::os_event(uint32_t pid, const hk_event& ev) {
     ++os_failures;
     return;
   }
+  if (mapped_by_pid_.size() >= kMaxTracked && !mapped_by_pid_.count(pid)) {
+    ++untracked;
+    return;
+  }
   uint64_t& mine = mapped_by_pid_[pid];
   if (ev.type == HK_EV_OS_MMAP) {
-    last_map_reason_[ev.tid] = ev.reason;
+    if (last_map_reason_.size() < kMaxTracked || last_map_reason_.count(ev.tid)) last_map_reason_[ev.tid] = ev.reason;
     mine += ev.len;
     mapped_bytes += ev.len;
     if (mapped_bytes > peak_mapped_bytes) peak_mapped_bytes = mapped_bytes;

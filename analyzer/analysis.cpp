@@ -11,8 +11,9 @@
 namespace hk::analyze {
 
 namespace {
-// Threads are counted for the summary only; a program that starts threads
-// in a loop must not make the set grow without bound.
+// Threads and processes are counted for the summary only; a program that
+// starts threads in a loop (or a hostile trace) must not make the sets grow
+// without bound.
 constexpr size_t kMaxCountedThreads = 1u << 16;
 // Call sites shown (and symbolized) in the report.
 constexpr size_t kReportedSites = 10;
@@ -49,7 +50,7 @@ void Analysis::note_thread(uint32_t pid, uint32_t tid) {
   if (pid == last_pid_ && tid == last_tid_) return;
   last_pid_ = pid;
   last_tid_ = tid;
-  pids_.insert(pid);
+  if (pids_.size() < kMaxCountedThreads) pids_.insert(pid);
   if (tids_.size() < kMaxCountedThreads) tids_.insert(tid);
 }
 

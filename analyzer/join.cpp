@@ -38,6 +38,7 @@ void Join::drop_sys(Pending& p, size_t n) {
     sink_.on_kernel_only(p.sys[i]);
   }
   p.sys.erase(p.sys.begin(), p.sys.begin() + static_cast<ptrdiff_t>(n));
+  pending_total_ -= n;
 }
 
 void Join::drop_ev(Pending& p, size_t n) {
@@ -46,6 +47,7 @@ void Join::drop_ev(Pending& p, size_t n) {
     sink_.on_allocator_only(p.ev[i].pid, p.ev[i].ev);
   }
   p.ev.erase(p.ev.begin(), p.ev.begin() + static_cast<ptrdiff_t>(n));
+  pending_total_ -= n;
 }
 
 void Join::expire(Pending& p) {
@@ -78,6 +80,7 @@ void Join::on_syscall(const hk_sys_record& sys) {
       ++counts_.matched;
       sink_.on_matched(sys, p.ev[0].ev);
       p.ev.erase(p.ev.begin());
+      --pending_total_;
       return;
     }
   }
@@ -86,6 +89,7 @@ void Join::on_syscall(const hk_sys_record& sys) {
     drop_sys(p, p.sys.size() / 2);
   }
   p.sys.push_back(sys);
+  if (++pending_total_ > limits_.max_pending_total || by_tid_.size() > limits_.max_pending_total) resolve_all();
 }
 
 void Join::on_event(uint32_t pid, const hk_event& ev) {
@@ -98,6 +102,7 @@ void Join::on_event(uint32_t pid, const hk_event& ev) {
       ++counts_.matched;
       sink_.on_matched(p.sys[0], ev);
       p.sys.erase(p.sys.begin());
+      --pending_total_;
       return;
     }
   }
@@ -106,6 +111,7 @@ void Join::on_event(uint32_t pid, const hk_event& ev) {
     drop_ev(p, p.ev.size() / 2);
   }
   p.ev.push_back(PendingEvent{pid, ev});
+  if (++pending_total_ > limits_.max_pending_total || by_tid_.size() > limits_.max_pending_total) resolve_all();
 }
 
 void Join::advance(uint64_t now_ns) {
@@ -118,6 +124,15 @@ void Join::advance(uint64_t now_ns) {
     if (it->second.sys.empty() && it->second.ev.empty()) it = by_tid_.erase(it);
     else ++it;
   }
+}
+
+void Join::resolve_all() {
+  for (auto& [tid, p] : by_tid_) {
+    counts_.overflowed += p.sys.size() + p.ev.size();
+    drop_sys(p, p.sys.size());
+    drop_ev(p, p.ev.size());
+  }
+  by_tid_.clear();
 }
 
 void Join::finish() {

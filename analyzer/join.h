@@ -45,6 +45,9 @@ struct JoinLimits {
   // Per tid and per side. A thread that makes thousands of foreign syscalls
   // and no allocator ones would otherwise hold them all until the window.
   size_t max_pending = 1024;
+  // Over all threads: a trace with records on very many tids (a hostile
+  // one) resolves everything pending when this is exceeded.
+  size_t max_pending_total = size_t{1} << 18;
 };
 
 struct JoinCounts {
@@ -89,6 +92,8 @@ class Join {
   std::unordered_map<uint32_t, Pending> by_tid_;
   uint64_t last_sweep_ns_ = 0;
   uint64_t kernel_now_ = 0, allocator_now_ = 0;  // newest time seen per side
+  size_t pending_total_ = 0;
+  void resolve_all();
 };
 
 }  // namespace hk::analyze

@@ -20,6 +20,7 @@ void OutsideMetrics::on_brk(const hk_sys_record& r) {
   ++brk_.calls;
   // brk returns the new break (the old one when the request failed or asked
   // for nothing); the first call only tells us where the heap starts.
+  if (brk_by_pid_.size() >= kMaxLiveMappings && !brk_by_pid_.count(r.pid)) return;
   BrkState& st = brk_by_pid_[r.pid];
   const uint64_t now = static_cast<uint64_t>(r.ret);
   if (st.brk != 0 && now > st.brk) {

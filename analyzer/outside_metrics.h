@@ -7,7 +7,8 @@
 // Contract: the analysis feeds each kernel-only syscall once, roughly in
 // time order (the join may hold one back for its window), on one thread.
 // Memory is bounded: at most kMaxSites call sites (the rest are summed into
-// other_site) and kMaxLiveMappings outstanding foreign mappings.
+// other_site), and kMaxLiveMappings outstanding foreign mappings and
+// processes with a program break.
 #pragma once
 
 #include "duration_stats.h"

@@ -168,3 +168,13 @@ TEST(Timeline, MemoryStaysBoundedAndLateRecordsAreCounted) {
   EXPECT_EQ(o.ts.size(), 10'001u);
   EXPECT_GE(t.out_of_order(), 1u);
 }
+
+TEST(Join, ManyThreadsStayBounded) {
+  Collect c;
+  Join j(c, JoinLimits{1'000'000'000, 8, 1000});
+  for (uint32_t tid = 0; tid < 5000; ++tid) j.on_syscall(sys(tid, tid, HK_NR_MMAP, 0, 4096, 0x1000, 100));
+  EXPECT_GE(c.kernel_only.size(), 4000u);  // resolved early, not held per thread
+  EXPECT_GT(j.counts().overflowed, 0u);
+  j.finish();
+  EXPECT_EQ(j.counts().kernel_only, 5000u);
+}
