@@ -329,7 +329,7 @@ def goals(entries, allocs, judge):
             lean = min(rss_peers, key=lambda p: rss_peers[p]["rss_median_kib"])
             r = hk["rss_median_kib"] / rss_peers[lean]["rss_median_kib"]
             add(e["workload"], f"RSS <= {RSS_GOAL}x best peer", r, r <= RSS_GOAL,
-                f"leanest peer {lean}: hakmem RSS is {r:.2f}x")
+                f"leanest peer {lean}: hakmem RSS is {r:.3f}x")
         growth = syscall_growth(hk)
         peer_growth = {p: syscall_growth(res[p]) for p in PEERS
                        if p in res and syscall_growth(res[p]) is not None}
@@ -438,6 +438,21 @@ def print_goals(gs, judge):
               f"{g['detail']}")
 
 
+def replay(opts):
+    try:
+        with open(opts.replay, encoding="utf-8") as f:
+            doc = json.load(f)
+        allocs, entries = list(doc["allocators"]), doc["workloads"]
+        opts.reps, opts.no_strace = doc["reps"], False
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        print(f"bench: cannot replay {opts.replay}: {e}", file=sys.stderr)
+        return 2
+    gs = goals(entries, allocs, opts.judge)
+    print_table(entries, allocs, opts, doc.get("notes", []))
+    print_goals(gs, opts.judge)
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", default=os.environ.get("HAKMEM_BUILD_DIR", "build"),
@@ -460,6 +475,9 @@ def main():
                          "busy machine cannot preempt them (starves that work meanwhile)")
     ap.add_argument("--no-strace", action="store_true", help="skip the syscall-count runs")
     ap.add_argument("--json", default="out/bench.json", help="JSON output path")
+    ap.add_argument("--replay", metavar="JSON",
+                    help="print the table and goals of a saved run again (e.g. with another "
+                         "--judge); runs nothing")
     ap.add_argument("--timeout", type=float, default=None,
                     help="seconds per run before it counts as failed (default 600, quick 60)")
     opts = ap.parse_args()
@@ -470,6 +488,9 @@ def main():
 
     def log(msg):
         print(msg, file=sys.stderr, flush=True)
+
+    if opts.replay:
+        return replay(opts)
 
     allocs = [a.strip() for a in opts.alloc.split(",") if a.strip()]
     unknown = [a for a in allocs if a not in PEERS + [HAKMEM, RECORDED]]

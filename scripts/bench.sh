@@ -5,6 +5,8 @@
 #   scripts/bench.sh [--quick] [--reps N] [--only WORKLOAD[,..]] [--alloc LIST]
 #                    [--recorder auto|on|off] [--judge wall|cpu] [--rt] [--no-strace]
 #                    [--json PATH] [--timeout S] [--no-build]
+#   scripts/bench.sh --no-build --replay out/bench.json [--judge cpu]
+#                    (prints a saved run's table and goals again, runs nothing)
 # Env: HAKMEM_BUILD_DIR (default build/), HAKMEM_BENCH_REPS (default 5).
 # Output: one table on stdout, progress on stderr, JSON in out/bench.json.
 set -euo pipefail
@@ -19,7 +21,8 @@ done
 
 "$root/scripts/install-deps.sh" --bench
 if ((build_first)); then
-  HAKMEM_BUILD_DIR=$build "$root/scripts/build.sh"
+  # Build progress goes to stderr: stdout carries the table alone.
+  HAKMEM_BUILD_DIR=$build "$root/scripts/build.sh" >&2
 fi
 cd "$root"
 exec python3 "$root/scripts/bench.py" --build "$build" "${args[@]}"
