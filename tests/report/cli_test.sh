@@ -38,6 +38,10 @@ head -c 3000 "$TMP/seed.hkt" >"$TMP/cut.hkt"
 expect_rc 0 "report of a truncated trace" "$ANALYZE" report "$TMP/cut.hkt"
 grep -q "truncated" "$TMP/out" || fail "truncated trace not flagged"
 
+"$GEN" "$TMP/random.hkt" --scenario random --events 200000 >/dev/null || fail "gen random"
+expect_rc 0 "report of random records in valid chunks" "$ANALYZE" report "$TMP/random.hkt"
+expect_rc 0 "json report of random records" "$ANALYZE" report --format json "$TMP/random.hkt"
+
 # diff
 expect_rc 0 "diff" "$ANALYZE" diff "$TMP/seed.hkt" "$TMP/healthy.hkt"
 grep -q "gone:.*lru_unreachable" "$TMP/out" || fail "diff does not say lru_unreachable went away"
