@@ -438,6 +438,20 @@ def print_goals(gs, judge):
               f"{g['detail']}")
 
 
+def source_revision():
+    """The commit of the tree the bench runs from ("+dirty" when it has local
+    changes), so a saved JSON says which allocator it measured."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    try:
+        head = subprocess.run(["git", "-C", root, "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", root, "status", "--porcelain"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return head + ("+dirty" if dirty else "")
+
+
 def replay(opts):
     try:
         with open(opts.replay, encoding="utf-8") as f:
@@ -544,6 +558,7 @@ def main():
     doc = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "host": platform.node(), "kernel": platform.release(), "cpus": os.cpu_count(),
+        "source": source_revision(), "build": allocators.build,
         "quick": opts.quick, "reps": opts.reps, "realtime": opts.rt,
         "allocators": {a: allocators.lib(a) or "glibc (no preload)" for a in allocs},
         "memory_syscalls": list(MEMORY_SYSCALLS), "small_run_divisor": SMALL,
