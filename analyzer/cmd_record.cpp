@@ -15,7 +15,7 @@ Register reg{Command{
       auto o = std::make_shared<RecordOptions>();
       // The options say what to leave out; RecordOptions says what to do.
       struct LeftOut {
-        bool bpf = false, preload = false, stacks = false;
+        bool bpf = false, preload = false;
       };
       auto no = std::make_shared<LeftOut>();
       sub.add_option("-o,--output", o->output, "trace file (an existing one is kept as FILE.old)")
@@ -40,8 +40,10 @@ Register reg{Command{
       sub.add_option("--bpf-buffer", o->bpf_buffer_bytes,
                      "eBPF ring buffer size in bytes (rounded up to a power of two)")
           ->check(CLI::Range(4096u, 1u << 30));
-      sub.add_flag("--no-stacks", no->stacks,
-                   "no user stack per syscall: cheaper, the caller address is still kept");
+      sub.add_flag("--stacks", o->user_stacks,
+                   "also record a user stack per syscall (costly: about 1.7x bare on a "
+                   "syscall-bound program, against 1.2-1.3x without); the caller address is "
+                   "always kept");
       sub.add_option("--tree-grace", o->tree_grace_ms,
                      "ms the command's descendants may keep recording open after it exits")
           ->capture_default_str();
@@ -50,7 +52,6 @@ Register reg{Command{
       return [o, no] {
         o->bpf = !no->bpf;
         o->preload = !no->preload;
-        o->user_stacks = !no->stacks;
         return record(*o);
       };
     }}};

@@ -21,7 +21,7 @@ int main(int argc, char** argv) {
   CLI::App app{"hakmem-analyze: record allocator and kernel memory events, "
                "then diagnose accounting gaps and syscall churn"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "hakmem-analyze 0.1.0");
+  app.set_version_flag("--version", "hakmem-analyze " HAKMEM_VERSION);
   bool verbose = false;
   app.add_flag("-v,--verbose", verbose, "log progress to stderr");
 

@@ -4,6 +4,7 @@
 #include "event_names.h"
 #include "exit_codes.h"
 #include "launcher.h"
+#include "maps_sampler.h"
 #include "ring_collector.h"
 #include "syscall_table.h"
 #include "trace_file.h"
@@ -51,13 +52,10 @@ constexpr uint64_t kRetireEveryNs = 50'000'000;
 // (65536 slots) absorbs 1 ms of any realistic event rate.
 constexpr int kIdleWaitMs = 5;
 constexpr int kBusyWaitMs = 1;
-
-constexpr const char* kVersion =
-#ifdef HAKMEM_VERSION
-    HAKMEM_VERSION;
-#else
-    "0.1.0";
-#endif
+// How often, at most, a live traced process's /proc/<pid>/maps is read
+// again: a library loaded later still gets named, at the cost of one read
+// per process per period.
+constexpr uint64_t kMapsEveryNs = 200'000'000;
 
 uint64_t clock_ns(clockid_t id) {
   timespec ts{};
@@ -160,7 +158,7 @@ TraceMeta initial_meta(const RecordOptions& o, const std::string& lib, bool bpf,
   m["clock"] = "CLOCK_MONOTONIC";
   m["start_mono_ns"] = std::to_string(start_mono);
   m["start_realtime_ns"] = std::to_string(start_real);
-  m["hakmem_version"] = kVersion;
+  m["hakmem_version"] = HAKMEM_VERSION;
   m["preload"] = lib.empty() ? "0" : "1";
   if (!lib.empty()) m["preload.path"] = lib;
   m["bpf"] = bpf ? "1" : "0";
@@ -190,13 +188,23 @@ int exit_code_of(int status) {
 
 // Owns the trace writer while the command runs: batches the probe's
 // records, writes ring chunks as the collector hands them over, learns the
-// allocator's configuration, and keeps the numbers for the summary. A write
-// failure is reported once; from then on records are counted, not written.
+// allocator's configuration, keeps the traced processes' layouts, and keeps
+// the numbers for the summary. A write failure is reported once; from then
+// on records are counted, not written.
 class Session final : public RingSink {
  public:
-  explicit Session(TraceWriter& w) : w_(w) {}
+  explicit Session(TraceWriter& w) : w_(w), layouts_(kMapsEveryNs) {}
 
   void syscall(const hk_sys_record& r, uint64_t now) {
+    switch (r.kind) {
+      case HK_SYS_CALL: layouts_.note(r.pid); break;
+      case HK_SYS_FORK:
+        layouts_.note(r.pid);
+        layouts_.note(uint32_t(r.args[0]));
+        break;
+      case HK_SYS_EXEC: layouts_.exec(r.pid); break;
+      case HK_SYS_EXIT: layouts_.gone(r.pid); break;
+    }
     if (sys_pending_.empty()) sys_since_ = now;
     sys_pending_.push_back(r);
     ++sys_total_;
@@ -212,7 +220,19 @@ class Session final : public RingSink {
     sys_pending_.clear();
   }
 
+  // A process that just started or exec'd: its layout is new.
+  void process_started(uint32_t pid) { layouts_.exec(pid); }
+  // Reads the layouts that are due and writes those that changed.
+  void sample_layouts(uint64_t now) {
+    layouts_.sample(now, [&](uint32_t pid, const std::string& text) {
+      ++layouts_written_;
+      write([&] { w_.append_meta({{fmt::format("maps.{}", pid), text}}); });
+    });
+  }
+
   void ring_opened(const hk_trace_ring_info& info) override {
+    // A ring is made at process start, so this is a new image.
+    layouts_.exec(info.pid);
     ++rings_;
     write([&] { w_.append_ring(info); });
   }
@@ -243,6 +263,7 @@ class Session final : public RingSink {
   uint64_t dropped() const { return dropped_; }
   uint64_t overwritten() const { return overwritten_; }
   uint64_t torn() const { return torn_; }
+  uint64_t layouts_written() const { return layouts_written_; }
   const std::map<uint32_t, uint64_t>& by_nr() const { return by_nr_; }
   const std::map<uint32_t, uint64_t>& by_kind() const { return by_kind_; }
 
@@ -276,6 +297,8 @@ class Session final : public RingSink {
   }
 
   TraceWriter& w_;
+  MapsSampler layouts_;
+  uint64_t layouts_written_ = 0;
   std::vector<hk_sys_record> sys_pending_;
   uint64_t sys_since_ = 0, sys_total_ = 0;
   std::map<uint32_t, uint64_t> by_nr_, by_kind_;
@@ -302,6 +325,8 @@ void print_summary(const Session& s, const RecordOptions& o, const std::string& 
   } else {
     fmt::print(stderr, "  kernel:    not recorded (--no-bpf)\n");
   }
+  fmt::print(stderr, "  layouts:   {} snapshots of /proc/PID/maps, for naming call sites\n",
+             s.layouts_written());
   std::error_code ec;
   auto size = std::filesystem::file_size(path, ec);
   fmt::print(stderr, "  trace:     {} ({:.1f} KiB)\n", path, ec ? 0.0 : size / 1024.0);
@@ -436,6 +461,7 @@ int record(const RecordOptions& o) {
 #endif
   if (std::string failed = launcher.release(); !failed.empty())
     return abandon(failed, kExitLaunchFailed);
+  session.process_started(uint32_t(child));
   if (!in_place) {
     keep_old(o.output);
     if (std::rename(trace_path.c_str(), o.output.c_str()) == 0)
@@ -474,6 +500,7 @@ int record(const RecordOptions& o) {
         last_scan = now;
       }
       busy = rings.poll(session, now) > 0 || busy;
+      session.sample_layouts(now);
       session.tick(now);
 
       for (;;) {

@@ -25,7 +25,10 @@ struct RecordOptions {
   std::string ring_size;   // HAKMEM_RING_SIZE, passed through ("" = default)
   std::string ring_mode;   // "stream" or "flight" ("" = default)
   uint32_t bpf_buffer_bytes = 0;  // probe ring buffer, 0 = the probe's default
-  bool user_stacks = true;        // probe collects a user stack per syscall
+  // The probe collects a user stack per syscall. Off by default: the
+  // kernel's unwinder is most of the probe's cost, and the caller address
+  // (kept either way) is what the report names.
+  bool user_stacks = false;
   // After the command itself exits, how long its descendants may keep the
   // recording open.
   uint32_t tree_grace_ms = 2000;

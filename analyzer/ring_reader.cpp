@@ -214,7 +214,9 @@ RingReader::RingReader(const std::string& path) {
   auto owned = std::make_unique<Impl>();
   try {
     Impl& m = *owned;
-    m.fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
+    // The recorder may run as root on a directory another user owns: never
+    // follow a link planted there to some other file.
+    m.fd = open(path.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW);
     if (m.fd < 0) throw RingError(std::strerror(errno));
     struct stat sb;
     if (fstat(m.fd, &sb) != 0) throw RingError(std::strerror(errno));
@@ -249,6 +251,9 @@ RingReader::RingReader(const std::string& path) {
       m.pos = tail;
     } else {
       m.pos = std::max(tail, head > h.capacity ? head - h.capacity : 0);
+      // The writer lapped these before we came: they count as lost like
+      // any later overwrite (head = read + overwritten + torn + unread).
+      m.overwritten = m.pos - tail;
     }
   } catch (const RingError& e) {
     throw RingError(fmt::format("{}: {}", path, e.what()));

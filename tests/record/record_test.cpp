@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
@@ -251,6 +252,83 @@ TEST(Record, WithBpfCapturesBothSourcesAndJoinKeysAgree) {
     for (const auto& k : s.mmaps) found |= uint64_t(k.ret) == e.addr && k.args[1] == e.len;
     EXPECT_TRUE(found) << "no kernel mmap for allocator mmap at " << std::hex << e.addr;
   }
+}
+
+// The layouts the recorder keeps (META "maps.<pid>") name the process's
+// executable; `record_target` sleeps so that its life outlasts any race.
+bool has_layout_naming(const TraceMeta& meta, uint32_t pid, const std::string& path) {
+  auto it = meta.find("maps." + std::to_string(pid));
+  return it != meta.end() && it->second.find(path) != std::string::npos;
+}
+
+std::vector<std::string> split_lines(const std::string& s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  for (size_t nl; (nl = s.find('\n', start)) != std::string::npos; start = nl + 1)
+    out.push_back(s.substr(start, nl - start));
+  return out;
+}
+
+TEST(Record, NoBpfKeepsTheLayoutOfEachRingWriter) {
+  TempDir d;
+  const auto trace = d.file("layout-nobpf.trace");
+  auto r = record({"--no-bpf", "-o", trace}, {HK_RECORD_TARGET, "alloc", "1000", "sleep", "100"}, true);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  Summary s = read_trace(trace);
+  ASSERT_EQ(s.events_by_pid.size(), 1u);
+  EXPECT_TRUE(has_layout_naming(s.meta, s.events_by_pid.begin()->first, HK_RECORD_TARGET))
+      << "no maps." << s.events_by_pid.begin()->first << " naming " << HK_RECORD_TARGET;
+}
+
+TEST(Record, WithBpfCallSitesAreNamedFromTheStoredLayout) {
+  TempDir d;
+  const auto trace = d.file("layout.trace");
+  auto r = record({"-o", trace}, {HK_RECORD_TARGET, "mmap", "100", "sleep", "100"});
+  skip_unless_bpf(r);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  Summary s = read_trace(trace);
+  ASSERT_GE(s.mmaps.size(), 100u);
+  const uint32_t pid = s.mmaps.back().pid;
+  EXPECT_TRUE(has_layout_naming(s.meta, pid, HK_RECORD_TARGET))
+      << "no maps." << pid << " naming " << HK_RECORD_TARGET;
+  // Stacks are opt-in: none by default.
+  EXPECT_EQ(s.meta["bpf.user_stacks"], "0");
+  for (const auto& k : s.mmaps) EXPECT_LT(k.stack_id, 0);
+
+  hk_test::RunSpec spec;
+  spec.argv = {HK_ANALYZE, "report", trace};
+  auto rep = hk_test::run(spec);
+  ASSERT_EQ(rep.exit_code, 0) << rep.err;
+  // The busiest outside call site is record_target's mmap loop, named as
+  // "function+0xNN (record_target)", not as a raw address.
+  auto lines = split_lines(rep.out);
+  auto header = std::find_if(lines.begin(), lines.end(), [](const std::string& l) {
+    return l.find("top call sites outside the allocator") != std::string::npos;
+  });
+  ASSERT_NE(header, lines.end()) << rep.out;
+  EXPECT_NE(header->find("named from the process maps"), std::string::npos) << *header;
+  bool named = false;
+  for (auto it = header + 1; it != lines.end() && !it->empty(); ++it) {
+    if (it->find(" mmap ") == std::string::npos) continue;
+    named = it->find("+0x") != std::string::npos && it->find(" (record_target) ") != std::string::npos;
+    EXPECT_TRUE(named) << "first mmap call site is not symbolized: " << *it;
+    break;
+  }
+  EXPECT_TRUE(named) << rep.out;
+}
+
+TEST(Record, StacksAreRecordedOnlyWhenAskedFor) {
+  TempDir d;
+  const auto trace = d.file("stacks.trace");
+  auto r = record({"--no-preload", "--stacks", "-o", trace}, {HK_RECORD_TARGET, "mmap", "20"});
+  skip_unless_bpf(r);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  Summary s = read_trace(trace);
+  EXPECT_EQ(s.meta["bpf.user_stacks"], "1");
+  ASSERT_GE(s.mmaps.size(), 20u);
+  size_t with_stack = 0;
+  for (const auto& k : s.mmaps) with_stack += k.stack_id >= 0;
+  EXPECT_GE(with_stack, 20u);
 }
 
 TEST(Events, PrintsBothSourcesInTimeOrder) {

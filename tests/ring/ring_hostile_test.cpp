@@ -206,6 +206,9 @@ TEST(RingHostile, FlightLappedReaderCountsOverwritten) {
   ASSERT_EQ(out.size(), kCap);
   EXPECT_EQ(out.front().a, 2 * kCap + 5);
   EXPECT_EQ(out.back().a, 3 * kCap + 4);
+  // Lapped before the reader opened it: every ticket is read or counted.
+  EXPECT_EQ(r.overwritten(), 2 * kCap + 5);
+  EXPECT_EQ(r.records_read() + r.overwritten() + r.torn(), 3 * kCap + 5);
 }
 
 TEST(RingHostile, RandomBytesNeverCrash) {
