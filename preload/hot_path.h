@@ -5,6 +5,10 @@
 // and a TLS SLL pop for malloc; a registry lookup, an owner check, a push and
 // the drain tick (one add, one compare) for free. Every miss, and every
 // check that fails, leaves for a slow path in thread_heap.h.
+//
+// Both paths take the thread cache's address once (this_cache()) and reach
+// every field through it. Named TLS accesses would be shorter to write, but
+// the compiler re-reads the thread pointer around each relaxed atomic.
 #pragma once
 
 #include <stddef.h>
@@ -19,17 +23,27 @@ namespace hk {
 void* alloc_slow(size_t size);  // api_core.cpp: medium classes, large, errors
 void free_slow(void* p);        // api_core.cpp: null, large, invalid
 
+// The calling thread's cache, its address computed once. The empty asm hides
+// where the pointer came from, so the compiler keeps it in a register
+// instead of rebuilding it from %fs for every access.
+inline ThreadCache* this_cache() {
+  ThreadCache* tc = &t_tc;
+  asm("" : "+r"(tc));
+  return tc;
+}
+
 inline void* pop_or_refill(unsigned cls) {
-  Bin& b = t_tc.bins[cls];
-  const uint32_t n = b.count.load(std::memory_order_relaxed);
-  if (__builtin_expect(n > b.low, 1)) {
-    uintptr_t* word = static_cast<uintptr_t*>(b.head);
-    b.head = reinterpret_cast<void*>(word[0]);
-    word[1] = 0;  // no longer parked: clear the double-free key
-    b.count.store(n - 1, std::memory_order_relaxed);
-    return word;
+  Bin* b = &this_cache()->bins[cls];
+  const uint32_t n = b->count.load(std::memory_order_relaxed);
+  if (__builtin_expect(n <= b->low, 0)) {
+    if (n == 0) return refill_and_alloc(cls);
+    b->low = uint16_t(n - 1);  // below the low-water mark: lower it
   }
-  return refill_and_alloc(cls);
+  uintptr_t* word = static_cast<uintptr_t*>(b->head);
+  b->head = reinterpret_cast<void*>(word[0]);
+  b->count.store(n - 1, std::memory_order_relaxed);
+  word[1] = 0;  // no longer parked: clear the double-free key
+  return word;
 }
 
 inline void* alloc(size_t size) {
@@ -37,30 +51,32 @@ inline void* alloc(size_t size) {
   return alloc_slow(size);
 }
 
-// The owner's free of p (a block of slab s). Every slow path is a tail call,
-// so the fast path needs no stack frame.
-inline void free_local(void* p, Slab* s) {
-  ThreadCache& tc = t_tc;
+// Pushes p (a block of slab s, owned by this thread) onto its SLL. Every
+// slow path is a tail call, so the fast path needs no stack frame.
+inline void push_local(ThreadCache* tc, void* p, Slab* s, uintptr_t key) {
   uintptr_t* word = static_cast<uintptr_t*>(p);
-  Bin& b = tc.bins[s->cls];
-  const uint32_t n = b.count.load(std::memory_order_relaxed);
-  if (__builtin_expect(n >= b.cap, 0)) return free_overflow(p, s);
-  word[0] = reinterpret_cast<uintptr_t>(b.head);
-  word[1] = g_free_key;
-  b.head = p;
-  b.count.store(n + 1, std::memory_order_relaxed);
-  if (__builtin_expect(++tc.tick >= tc.tick_limit, 0)) return drain_tick();
+  Bin* b = &tc->bins[s->cls];
+  const uint32_t n = b->count.load(std::memory_order_relaxed);
+  if (__builtin_expect(n >= b->cap, 0)) return free_overflow(p, s);
+  word[0] = reinterpret_cast<uintptr_t>(b->head);
+  word[1] = key;
+  b->head = p;
+  b->count.store(n + 1, std::memory_order_relaxed);
+  if (__builtin_expect(--tc->tick_left == 0, 0)) return drain_tick();
 }
+
+inline void free_local(void* p, Slab* s) { push_local(this_cache(), p, s, g_free_key); }
 
 inline void free(void* p) {
   if (__builtin_expect(registry_kind(p) != kRegSuperSlab, 0)) return free_slow(p);
   Slab* s = slab_of(p);
-  if (__builtin_expect(s->owner.load(std::memory_order_relaxed) != t_tc.heap, 0))
+  ThreadCache* tc = this_cache();
+  if (__builtin_expect(s->owner.load(std::memory_order_relaxed) != tc->heap, 0))
     return free_not_owned(p, s);
-  if (__builtin_expect(block_index(s, p) == UINT32_MAX, 0)) return invalid_free(p);
-  if (__builtin_expect(static_cast<uintptr_t*>(p)[1] == g_free_key, 0))
-    return free_suspect(p, s);
-  free_local(p, s);
+  if (__builtin_expect(!is_block_start(s, p), 0)) return invalid_free(p);
+  const uintptr_t key = g_free_key;
+  if (__builtin_expect(static_cast<uintptr_t*>(p)[1] == key, 0)) return free_suspect(p, s);
+  push_local(tc, p, s, key);
 }
 
 }  // namespace hk

@@ -216,6 +216,7 @@ Slab* pool_acquire_slab(ThreadHeap* h, unsigned cls) {
   s->cls = uint8_t(cls);
   s->bsize = kClasses.size[cls];
   s->recip = kClasses.recip[cls];
+  s->start_magic = block_start_magic(s->bsize);
   s->capacity = uint32_t(kSlabSize / s->bsize);
   s->used = 0;
   s->carved = 0;

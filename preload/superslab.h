@@ -9,8 +9,8 @@
 //
 // Who writes what: `owner`, `state` and the list links of an unowned
 // (free/orphan) slab change under the shared-pool lock only; the fields of an
-// owned slab belong to its owner thread. The free fast path reads owner, cls,
-// bsize and recip without a lock: they only change while no live block of the
+// owned slab belong to its owner thread. The free fast path reads owner, cls
+// and start_magic without a lock: they only change while no live block of the
 // slab exists, so a correct program never races them.
 #pragma once
 
@@ -53,6 +53,11 @@ struct alignas(64) Slab {
   void* freelist;
   Slab* prev;
   Slab* next;
+  // 1 + (2^64 - 1) / bsize: an offset o < 2^32 is a multiple of bsize exactly
+  // when o * start_magic (mod 2^64) < start_magic (Lemire, Kaser and Kurz,
+  // "Faster remainder by direct computation"). One multiply and one compare
+  // tell the free fast path whether p starts a block.
+  uint64_t start_magic;
 };
 static_assert(sizeof(Slab) == 64, "slab metadata is one cache line");
 
@@ -72,12 +77,24 @@ static_assert(sizeof(SuperSlab) <= kSlabSize, "header fits in slab 0");
 inline SuperSlab* ss_of(const void* p) {
   return reinterpret_cast<SuperSlab*>(reinterpret_cast<uintptr_t>(p) & ~(kSsSize - 1));
 }
+// One shift and one mask give the slab's metadata offset (index * 64): the
+// free fast path computes one pointer, not a base and an index.
 inline Slab* slab_of(const void* p) {
   const uintptr_t a = reinterpret_cast<uintptr_t>(p);
-  return &ss_of(p)->slabs[(a >> kSlabShift) & (kSlabsPerSs - 1)];
+  constexpr unsigned kLog = 6;
+  static_assert(sizeof(Slab) == size_t(1) << kLog);
+  return reinterpret_cast<Slab*>((a & ~(kSsSize - 1)) + offsetof(SuperSlab, slabs) +
+                                 ((a >> (kSlabShift - kLog)) & ((kSlabsPerSs - 1) << kLog)));
 }
 inline char* slab_base(const Slab* s) {
   return reinterpret_cast<char*>(ss_of(s)) + size_t(s->idx) * kSlabSize;
+}
+constexpr uint64_t block_start_magic(uint32_t bsize) { return 1 + ~uint64_t(0) / bsize; }
+// True if p is exactly a block start of s (its offset in the slab is a
+// multiple of the block size).
+inline bool is_block_start(const Slab* s, const void* p) {
+  const uint64_t off = reinterpret_cast<uintptr_t>(p) & (kSlabSize - 1);
+  return off * s->start_magic < s->start_magic;
 }
 // Index of p in its slab if p is exactly a block start, else UINT32_MAX.
 inline uint32_t block_index(const Slab* s, const void* p) {

@@ -341,8 +341,8 @@ ThreadHeap* attach_heap() {
     bump(g_stats.threads_alive);
     bump(g_stats.threads_started);
   }
-  tc.tick = 0;
   tc.tick_limit = g_cfg.drain_interval ? g_cfg.drain_interval : UINT32_MAX;
+  tc.tick_left = tc.tick_limit;
   tc.heap = h;
   register_thread_exit(h);
   collect_inbox(h);
@@ -383,14 +383,6 @@ void global_heap_init() {
 namespace {
 
 void* refill_or_attach(unsigned cls) {
-  Bin& b = t_tc.bins[cls];
-  if (const uint32_t n = load(b.count)) {  // at the low-water mark: lower it
-    b.low = uint16_t(n - 1);
-    void* p = b.head;
-    b.head = *static_cast<void**>(p);
-    store(b.count, n - 1);
-    return p;
-  }
   ThreadHeap* h = t_tc.heap;
   if (h == kNoHeap) {
     h = attach_heap();
@@ -445,7 +437,7 @@ void free_overflow(void* p, Slab* s) {
     bump(g_stats.overflow_flushes);
     bump(g_stats.blocks_drained, t.blocks);
     emit(HK_EV_DRAIN, uint8_t(s->cls), HK_DRAIN_OVERFLOW, 0, 0, t.blocks, t.emptied,
-         h->frees_since_drain + tc.tick);
+         h->frees_since_drain + ticks_elapsed(tc));
   } else if (tail) {
     ClassLists& L = h->cls[s->cls];
     void* last = tail;
@@ -459,15 +451,15 @@ void free_overflow(void* p, Slab* s) {
   static_cast<uintptr_t*>(p)[1] = g_free_key;
   b.head = p;
   store(b.count, load(b.count) + 1);
-  if (++tc.tick >= tc.tick_limit) drain_tick();
+  if (--tc.tick_left == 0) drain_tick();
 }
 
 void drain_tick() {
   ErrnoKeeper keep;
   ThreadCache& tc = t_tc;
   ThreadHeap* h = tc.heap;
-  h->frees_since_drain += tc.tick;
-  tc.tick = 0;
+  h->frees_since_drain += ticks_elapsed(tc);
+  tc.tick_left = tc.tick_limit;
   if (g_cfg.drain_interval) drain_heap(h, HK_DRAIN_INTERVAL);
 }
 
@@ -492,8 +484,8 @@ void drain_current_thread(hk_drain_reason reason) {
   ThreadCache& tc = t_tc;
   ThreadHeap* h = tc.heap;
   if (h == kNoHeap || h == kDeadHeap) return;
-  h->frees_since_drain += tc.tick;
-  tc.tick = 0;
+  h->frees_since_drain += ticks_elapsed(tc);
+  tc.tick_left = tc.tick_limit;
   drain_heap(h, reason);
 }
 

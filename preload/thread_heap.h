@@ -44,10 +44,16 @@ static_assert(sizeof(Bin) == 16, "four bins per cache line");
 
 struct ThreadCache {
   Bin bins[kNumClasses];
-  uint32_t tick;        // frees since the last drain
+  // Frees left until the next drain: the fast path's tick counts down and
+  // calls drain_tick() at 0. Zero until the thread has a heap (its frees
+  // miss the owner check before they reach the tick).
+  uint32_t tick_left;
   uint32_t tick_limit;  // the drain interval (UINT32_MAX when off)
   ThreadHeap* heap;     // kNoHeap, kDeadHeap or this thread's heap
 };
+
+// Frees since the last drain tick.
+inline uint32_t ticks_elapsed(const ThreadCache& tc) { return tc.tick_limit - tc.tick_left; }
 
 // t_tc.heap before the thread's first slow path (zeroed TLS) and after its
 // exit flush. Neither is ever a slab's owner (see kUnowned in superslab.h),
@@ -57,9 +63,8 @@ inline ThreadHeap* const kDeadHeap = reinterpret_cast<ThreadHeap*>(uintptr_t(1))
 
 extern constinit thread_local ThreadCache t_tc __attribute__((tls_model("initial-exec")));
 
-// The malloc fast path missed for cls (count reached the low-water mark):
-// lower the mark, or refill the SLL (attaching a heap on the thread's first
-// call), and return one block, or nullptr with ENOMEM.
+// The malloc fast path found cls's SLL empty: refill it (attaching a heap
+// on the thread's first call) and return one block, or nullptr with ENOMEM.
 void* refill_and_alloc(unsigned cls);
 
 // Free slow paths, for a block p of slab s (registry says SuperSlab).
