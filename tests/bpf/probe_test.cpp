@@ -34,6 +34,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <map>
 #include <string>
@@ -389,11 +390,19 @@ TEST(TestRun, EnterStashesOnlyWantedCallsOfTracedProcesses) {
 
 // --- refusal without privilege -------------------------------------------------------
 
-TEST(Refusal, UnprivilegedUserGetsCodeThreeAndAHint) {
+// What SyscallProbe::open said in a child that first ran `setup`.
+struct RefusalSeen {
+  int exit_code = 0;  // the child's: 100 setup failed, 101 the probe opened
+  std::string why;
+};
+
+// Opens the probe in a held child after `setup` (which must return false if
+// it could not arrange the refusal), and returns its exit code and reason.
+RefusalSeen refusal_in_child(const std::function<bool()>& setup) {
   TempPath reason;
-  ASSERT_EQ(chmod(reason.path().c_str(), 0666), 0);  // the child writes it as nobody
+  chmod(reason.path().c_str(), 0666);  // the child may have dropped to nobody
   HeldChild child([&] {
-    if (setresgid(65534, 65534, 65534) != 0 || setresuid(65534, 65534, 65534) != 0) return 100;
+    if (!setup()) return 100;
     std::string why;
     int code = 0;
     if (SyscallProbe::open({}, &why, &code)) return 101;
@@ -403,43 +412,38 @@ TEST(Refusal, UnprivilegedUserGetsCodeThreeAndAHint) {
     close(fd);
     return code;
   });
-  ASSERT_TRUE(child.release());
+  RefusalSeen seen;
+  EXPECT_TRUE(child.release());
   const int status = child.wait();
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 3);
+  EXPECT_TRUE(WIFEXITED(status));
+  seen.exit_code = WEXITSTATUS(status);
   std::ifstream in(reason.path());
-  const std::string why((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  EXPECT_NE(why.find("sudo"), std::string::npos) << why;
-  EXPECT_NE(why.find("--no-bpf"), std::string::npos) << why;
-  EXPECT_EQ(why.find('\n'), std::string::npos) << "the reason must be one line";
+  seen.why.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  return seen;
+}
+
+TEST(Refusal, UnprivilegedUserGetsCodeThreeAndAHint) {
+  const RefusalSeen r = refusal_in_child([] {
+    return setresgid(65534, 65534, 65534) == 0 && setresuid(65534, 65534, 65534) == 0;
+  });
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_NE(r.why.find("sudo"), std::string::npos) << r.why;
+  EXPECT_NE(r.why.find("--no-bpf"), std::string::npos) << r.why;
+  EXPECT_EQ(r.why.find('\n'), std::string::npos) << "the reason must be one line";
 }
 
 // In a private mount namespace, an empty tmpfs hides the kernel's BTF.
 TEST(Refusal, NoKernelBtfGivesCodeFour) {
-  TempPath reason;
-  HeldChild child([&] {
-    if (unshare(CLONE_NEWNS) != 0 || mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) ||
-        mount("tmpfs", "/sys/kernel/btf", "tmpfs", 0, nullptr) != 0)
-      return 100;
-    std::string why;
-    int code = 0;
-    if (SyscallProbe::open({}, &why, &code)) return 101;
-    int fd = open(reason.path().c_str(), O_WRONLY | O_TRUNC);
-    if (fd < 0 || write(fd, why.data(), why.size()) != static_cast<ssize_t>(why.size()))
-      return 102;
-    close(fd);
-    return code;
+  const RefusalSeen r = refusal_in_child([] {
+    return unshare(CLONE_NEWNS) == 0 &&
+           mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0 &&
+           mount("tmpfs", "/sys/kernel/btf", "tmpfs", 0, nullptr) == 0;
   });
-  ASSERT_TRUE(child.release());
-  const int status = child.wait();
-  ASSERT_TRUE(WIFEXITED(status));
-  if (WEXITSTATUS(status) == 100) GTEST_SKIP() << "cannot hide /sys/kernel/btf here";
-  EXPECT_EQ(WEXITSTATUS(status), 4);
-  std::ifstream in(reason.path());
-  const std::string why((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  EXPECT_NE(why.find("BTF"), std::string::npos) << why;
-  EXPECT_NE(why.find("--no-bpf"), std::string::npos) << why;
-  EXPECT_EQ(why.find('\n'), std::string::npos) << "the reason must be one line";
+  if (r.exit_code == 100) GTEST_SKIP() << "cannot hide /sys/kernel/btf here";
+  EXPECT_EQ(r.exit_code, 4);
+  EXPECT_NE(r.why.find("BTF"), std::string::npos) << r.why;
+  EXPECT_NE(r.why.find("--no-bpf"), std::string::npos) << r.why;
+  EXPECT_EQ(r.why.find('\n'), std::string::npos) << "the reason must be one line";
 }
 
 // Makes bpf(2) fail with EPERM in this process, for one command or all.
@@ -481,28 +485,12 @@ TEST(Fallback, RawTpWhenTpBtfCannotAttach) {
 // A child that keeps root but whose bpf(2) calls fail: the loader must
 // answer with code 5 and a one-line reason built from libbpf's first error.
 TEST(Refusal, LoadFailureGivesCodeFiveAndOneLineReason) {
-  TempPath reason;
-  HeldChild child([&] {
-    if (!deny_bpf_commands(kAnyBpfCommand)) return 100;
-    std::string why;
-    int code = 0;
-    if (SyscallProbe::open({}, &why, &code)) return 101;
-    int fd = open(reason.path().c_str(), O_WRONLY | O_TRUNC);
-    if (fd < 0 || write(fd, why.data(), why.size()) != static_cast<ssize_t>(why.size()))
-      return 102;
-    close(fd);
-    return code;
-  });
-  ASSERT_TRUE(child.release());
-  const int status = child.wait();
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 5);
-  std::ifstream in(reason.path());
-  const std::string why((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  EXPECT_NE(why.find("could not load the eBPF probe"), std::string::npos) << why;
-  EXPECT_NE(why.find("Operation not permitted"), std::string::npos) << why;
-  EXPECT_NE(why.find("--no-bpf"), std::string::npos) << why;
-  EXPECT_EQ(why.find('\n'), std::string::npos) << "the reason must be one line: " << why;
+  const RefusalSeen r = refusal_in_child([] { return deny_bpf_commands(kAnyBpfCommand); });
+  EXPECT_EQ(r.exit_code, 5);
+  EXPECT_NE(r.why.find("could not load the eBPF probe"), std::string::npos) << r.why;
+  EXPECT_NE(r.why.find("Operation not permitted"), std::string::npos) << r.why;
+  EXPECT_NE(r.why.find("--no-bpf"), std::string::npos) << r.why;
+  EXPECT_EQ(r.why.find('\n'), std::string::npos) << "the reason must be one line: " << r.why;
 }
 
 }  // namespace
