@@ -85,17 +85,34 @@ struct Tally {
   uint64_t emptied = 0;
 };
 
-// Returns one parked block to its slab (owner only): the seed's
-// tiny_free_local_box(), where `used` goes down.
-void return_to_slab(ThreadHeap* h, void* p, Tally& t) {
+// Returns the run of blocks at the head of chain p that share one slab to
+// that slab (owner only): the seed's tiny_free_local_box(), where `used`
+// goes down. A chain from an SLL holds blocks freed close together in time,
+// which mostly sit in few slabs, so the slab's metadata is read and written
+// once per run, not once per block. Returns the rest of the chain.
+void* return_run(ThreadHeap* h, void* p, Tally& t) {
   Slab* s = slab_of(p);
   if (s->owner.load(std::memory_order_relaxed) != h) fatal("heap corrupted: foreign block", p);
-  const uint32_t idx = block_index(s, p);
-  if (idx >= s->carved || s->used == 0) double_free(p);
-  *static_cast<void**>(p) = s->freelist;
-  s->freelist = p;
-  ++t.blocks;
-  if (--s->used == 0) {
+  const uintptr_t slab_bits = reinterpret_cast<uintptr_t>(p) & ~(kSlabSize - 1);
+  // Every parked block starts a block (checked when it was freed); one past
+  // the carved ones was never handed out.
+  const uintptr_t carved_end = uintptr_t(s->carved) * s->bsize;
+  const uint32_t used = s->used;
+  void* list = s->freelist;
+  uint32_t n = 0;
+  do {
+    void* next = *static_cast<void**>(p);
+    if ((reinterpret_cast<uintptr_t>(p) & (kSlabSize - 1)) >= carved_end || n == used)
+      double_free(p);
+    *static_cast<void**>(p) = list;
+    list = p;
+    ++n;
+    p = next;
+  } while (p && (reinterpret_cast<uintptr_t>(p) & ~(kSlabSize - 1)) == slab_bits);
+  s->freelist = list;
+  s->used = used - n;
+  t.blocks += n;
+  if (used == n) {
     ++t.emptied;
     unlink_owned(h, s);
     pool_slab_emptied(s);
@@ -104,58 +121,41 @@ void return_to_slab(ThreadHeap* h, void* p, Tally& t) {
     list_remove(L.full, s);
     list_push(L.partial, s, kOnPartial);
   }
+  return p;
 }
 
 uint64_t return_chain(ThreadHeap* h, void* p, Tally& t) {
-  uint64_t n = 0;
-  while (p) {
-    void* next = *static_cast<void**>(p);
-    return_to_slab(h, p, t);
-    ++n;
-    p = next;
-  }
-  return n;
+  const uint64_t before = t.blocks;
+  while (p) p = return_run(h, p, t);
+  return t.blocks - before;
 }
 
 // The owner collects what other threads freed into its slabs: one
 // REMOTE_FREE_BATCH per run of blocks from the same slab.
 void collect_inbox(ThreadHeap* h) {
   void* p = h->inbox.exchange(nullptr, std::memory_order_acquire);
-  if (!p) return;
   Tally t;
-  // The run is remembered by value: returning its last block may release
-  // the slab and unmap its SuperSlab.
-  const Slab* run = nullptr;
-  uint64_t run_base = 0;
-  unsigned run_cls = 0;
-  uint64_t run_n = 0;
-  auto flush_run = [&] {
-    if (!run_n) return;
-    bump(g_stats.remote_batches);
-    bump(g_stats.remote_blocks_collected, run_n);
-    emit(HK_EV_REMOTE_FREE_BATCH, uint8_t(run_cls), 0, run_base, kSlabSize, run_n);
-    run_n = 0;
-  };
   while (p) {
-    void* next = *static_cast<void**>(p);
     Slab* s = slab_of(p);
-    if (s->owner.load(std::memory_order_acquire) == h) {
-      if (s != run) {
-        flush_run();
-        run = s;
-        run_base = addr(slab_base(s));
-        run_cls = s->cls;
-      }
-      ++run_n;
-      drop(g_stats.class_used[s->cls]);
-      return_to_slab(h, p, t);
-    } else {
+    if (s->owner.load(std::memory_order_acquire) != h) {
       // Left in a recycled heap's inbox for a slab it no longer owns.
+      void* next = *static_cast<void**>(p);
       free_not_owned(p, s);
+      p = next;
+      continue;
     }
-    p = next;
+    // Read before the run goes back: its last block may release the slab
+    // and unmap its SuperSlab.
+    const uint64_t base = addr(slab_base(s));
+    const unsigned cls = s->cls;
+    const uint64_t before = t.blocks;
+    p = return_run(h, p, t);
+    const uint64_t n = t.blocks - before;
+    bump(g_stats.remote_batches);
+    bump(g_stats.remote_blocks_collected, n);
+    drop(g_stats.class_used[cls], n);
+    emit(HK_EV_REMOTE_FREE_BATCH, uint8_t(cls), 0, base, kSlabSize, n);
   }
-  flush_run();
 }
 
 // Unlinks and returns everything below the first `keep` blocks of b.
