@@ -1,9 +1,10 @@
 /* superslab_churn: a working set larger than the SuperSlab LRU cache.
  *
- *   superslab_churn [ROUNDS [MIB]]   defaults: 30 48
+ *   superslab_churn [ROUNDS [MIB [MIN MAX]]]   defaults: 30 48 16 1040
  *
- * Each round fills MIB MiB with small objects (sizes 16..1040) and frees
- * them all. With the drain on (the default), slabs empty and their
+ * Each round fills MIB MiB with small objects (sizes MIN..MAX) and frees
+ * them all. (One size keeps a recording small: fewer classes, fewer
+ * snapshots per drain.) With the drain on (the default), slabs empty and their
  * SuperSlabs go into the LRU cache; but the cache holds HAKMEM_SS_LRU_CAP
  * SuperSlabs (16 x 2 MiB by default), so the rest are unmapped and mapped
  * again by the next round moments later: `hakmem-analyze report` names this
@@ -16,7 +17,10 @@
 int main(int argc, char **argv) {
   const uint64_t rounds = wl_arg(argc, argv, 1, 30, "ROUNDS");
   const uint64_t mib = wl_arg(argc, argv, 2, 48, "MIB");
-  const uint64_t max_objs = mib * 1024 * 1024 / 16 + 1;
+  const size_t lo = wl_arg(argc, argv, 3, 16, "MIN");
+  const size_t hi = wl_arg(argc, argv, 4, 1040, "MAX");
+  wl_check_sizes(argv[0], lo, hi);
+  const uint64_t max_objs = mib * 1024 * 1024 / lo + 1;
   unsigned char **objs = malloc(max_objs * sizeof *objs);
   if (!objs) wl_out_of_memory(argv[0], max_objs * sizeof *objs);
   uint64_t rng = 1234567;
@@ -25,7 +29,7 @@ int main(int argc, char **argv) {
   for (uint64_t r = 0; r < rounds; r++) {
     uint64_t n = 0, bytes = 0;
     while (bytes < mib * 1024 * 1024 && n < max_objs) {
-      const size_t size = wl_rand_between(&rng, 16, 1040);
+      const size_t size = wl_rand_between(&rng, lo, hi);
       unsigned char *p = malloc(size);
       if (!p) wl_out_of_memory(argv[0], size);
       p[0] = p[size - 1] = (unsigned char)r;
