@@ -33,7 +33,7 @@ struct ProbeOptions {
   // Collect bpf_get_stackid user stacks. The kernel's user unwinder is the
   // probe's largest cost: on examples/mmap_churn (Linux 6.18 VM) about 1.7x
   // bare with stacks, 1.3x without (see scripts/bench_probe.sh).
-  bool user_stacks = true;
+  bool user_stacks = false;
   bool force_raw_tp = false;           // skip tp_btf (tests the fallback)
 };
 

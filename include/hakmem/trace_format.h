@@ -43,7 +43,10 @@ enum hk_chunk_type {
    * Keys at least: command, host,
    * kernel, clock (always "CLOCK_MONOTONIC"), start_mono_ns,
    * start_realtime_ns, hakmem_version, preload (0/1), bpf (0/1),
-   * and config.* keys copied from the allocator's HK_EV_CONFIG. */
+   * bpf.user_stacks (0/1), config.* keys copied from the allocator's
+   * HK_EV_CONFIG, and maps.<pid>: the file-backed lines of that process's
+   * /proc/<pid>/maps, for symbolizing call sites (a later chunk replaces an
+   * earlier layout of the same pid, e.g. after an exec). */
   HK_CHUNK_META = 1,
   /* record_count * struct hk_event from the ring of process source_pid. */
   HK_CHUNK_EVENTS = 2,

@@ -124,6 +124,7 @@ class ExactSequence : public testing::TestWithParam<bool> {};
 TEST_P(ExactSequence, TraceHoldsExactlyTheProgramsCalls) {
   ProbeOptions opts;
   opts.force_raw_tp = GetParam();
+  opts.user_stacks = true;  // the test checks the stacks too
   auto probe = open_probe(opts);
   ASSERT_TRUE(probe);
   EXPECT_STREQ(probe->attach_kind(), GetParam() ? "raw_tp" : "tp_btf");
