@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,6 +26,7 @@ struct RingWriter {
   uint64_t mask;
   size_t map_len;
   uint32_t mode;
+  uint64_t exec_from;  // start of this pid's previous image's ring, 0 if none
 };
 
 RingWriter* g_ring = nullptr;
@@ -88,6 +90,8 @@ void refuse(const char* what, const char* path, int err) {
 
 struct Settings {
   char path[4096];
+  bool default_name;  // "<HAKMEM_RING>.<pid>.<mono_ns>", no %p template
+  uint64_t start_ns;  // the <mono_ns> in the name, also the header's start
   uint64_t capacity;
   uint32_t mode;
 };
@@ -113,9 +117,8 @@ bool append_u64(char* out, size_t cap, size_t& n, uint64_t v) {
 
 // Expands %p, %t and %%; without %p appends ".<pid>.<mono_ns>" so that every
 // process image (fork child, exec'd program) gets a name of its own.
-bool build_path(const char* tmpl, char* out, size_t cap) {
+bool build_path(const char* tmpl, char* out, size_t cap, bool& default_name, uint64_t mono) {
   const uint64_t pid = uint64_t(getpid());
-  const uint64_t mono = now_ns(CLOCK_MONOTONIC);
   size_t n = 0;
   out[0] = '\0';
   bool has_pid = false;
@@ -137,6 +140,7 @@ bool build_path(const char* tmpl, char* out, size_t cap) {
     }
     if (!ok) return false;
   }
+  default_name = !has_pid;
   if (!has_pid) {
     if (!append_str(out, cap, n, ".") || !append_u64(out, cap, n, pid) ||
         !append_str(out, cap, n, ".") || !append_u64(out, cap, n, mono))
@@ -172,7 +176,8 @@ bool parse_size(const char* s, uint64_t& slots) {
 bool read_settings(Settings& st) {
   const char* tmpl = getenv("HAKMEM_RING");
   if (!tmpl || !*tmpl) return false;
-  if (!build_path(tmpl, st.path, sizeof st.path)) {
+  if (!build_path(tmpl, st.path, sizeof st.path, st.default_name,
+                  st.start_ns = now_ns(CLOCK_MONOTONIC))) {
     refuse("HAKMEM_RING is too long", nullptr, 0);
     return false;
   }
@@ -263,6 +268,60 @@ void emit_config(RingWriter* w) {
          s_config.sll_cap, s_config.ss_size, s_config.slab_size);
 }
 
+// A process image that finds a ring of its own pid already in its ring
+// directory was exec'd by a process that had one: the default name is
+// "<prefix>.<pid>.<mono_ns>", and a pid's rings can only come from the
+// images it ran. Returns that earlier ring's start (its <mono_ns>), or 0.
+// getdents64 rather than opendir: no malloc inside the allocator's init.
+// The kernel's getdents64 record (glibc declares no type for it).
+struct linux_dirent64_view {
+  uint64_t d_ino;
+  int64_t d_off;
+  unsigned short d_reclen;
+  unsigned char d_type;
+  char d_name[];
+};
+
+uint64_t previous_image_start(const char* path) {
+  char dir[4096];
+  const char* slash = strrchr(path, '/');
+  if (!slash) {
+    strcpy(dir, ".");
+  } else if (slash == path) {
+    strcpy(dir, "/");
+  } else {
+    const size_t dir_len = size_t(slash - path);
+    if (dir_len >= sizeof dir) return 0;
+    memcpy(dir, path, dir_len);
+    dir[dir_len] = '\0';
+  }
+  const char* self = slash ? slash + 1 : path;
+  // The name up to and including ".<pid>." is what an earlier image shares.
+  const char* last_dot = strrchr(self, '.');
+  if (!last_dot) return 0;
+  const size_t stem = size_t(last_dot - self) + 1;
+  const int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  uint64_t found = 0;
+  alignas(8) char buf[4096];
+  for (;;) {
+    const long n = syscall(SYS_getdents64, fd, buf, sizeof buf);
+    if (n <= 0) break;
+    for (long off = 0; off < n;) {
+      const auto* d = reinterpret_cast<const struct linux_dirent64_view*>(buf + off);
+      off += d->d_reclen;
+      const char* name = d->d_name;
+      if (strcmp(name, self) == 0 || strncmp(name, self, stem) != 0) continue;
+      uint64_t ns = 0;
+      const char* c = name + stem;
+      for (; *c >= '0' && *c <= '9'; c++) ns = ns * 10 + uint64_t(*c - '0');
+      if (*c == '\0' && c != name + stem && ns > found) found = ns;
+    }
+  }
+  close(fd);
+  return found;
+}
+
 // Creates, sizes, maps and initialises a ring into `w`. False (after one
 // stderr line) when there is no ring to write.
 bool open_ring(RingWriter& w, pid_t ppid) {
@@ -303,7 +362,7 @@ bool open_ring(RingWriter& w, pid_t ppid) {
   h->ppid = uint32_t(ppid);
   h->clock_id = CLOCK_MONOTONIC;
   h->events_version = HK_EVENTS_VERSION;
-  h->start_mono_ns = now_ns(CLOCK_MONOTONIC);
+  h->start_mono_ns = st.start_ns;
   h->start_realtime_ns = now_ns(CLOCK_REALTIME);
   h->writer_state = HK_RING_STATE_OPEN;
   __atomic_store_n(&h->magic, HK_RING_MAGIC, __ATOMIC_RELEASE);
@@ -313,6 +372,7 @@ bool open_ring(RingWriter& w, pid_t ppid) {
   w.mask = st.capacity - 1;
   w.map_len = len;
   w.mode = st.mode;
+  w.exec_from = st.default_name ? previous_image_start(st.path) : 0;
   return true;
 }
 
@@ -339,6 +399,9 @@ void ring_init() {
   done = true;
   if (!open_ring(s_writer, getppid())) return;
   __atomic_store_n(&g_ring, &s_writer, __ATOMIC_RELEASE);
+  if (s_writer.exec_from)
+    append(&s_writer, HK_EV_EXEC, HK_CLASS_NONE, 0, uint64_t(getpid()), 0, s_writer.exec_from,
+           0, 0);
   emit_own_mapping(&s_writer);
   emit_config(&s_writer);
 }

@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <pthread.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -149,6 +151,16 @@ TEST(RingFork, ExecGetsItsOwnRing) {
     old_ring.drain_dead(evs);
     EXPECT_EQ(count_marker(evs, kBefore), size_t(kRecords));
     EXPECT_FALSE(old_ring.writer_exited_cleanly());
+    // The new image's first record says it replaced the old one.
+    std::vector<hk_event> fresh;
+    new_ring.poll(fresh);
+    ASSERT_FALSE(fresh.empty());
+    EXPECT_EQ(fresh.front().type, HK_EV_EXEC);
+    EXPECT_EQ(fresh.front().addr, uint64_t(pid));
+    EXPECT_EQ(fresh.front().a, old_ring.info().start_mono_ns);
+    EXPECT_EQ(std::count_if(evs.begin(), evs.end(),
+                            [](const hk_event& e) { return e.type == HK_EV_EXEC; }),
+              0) << "a first image logs no exec";
   }
   close(hold[1]);
   EXPECT_EQ(hk::test::wait_child(pid), 0);
