@@ -8,20 +8,20 @@ dir=$(mktemp -d /dev/shm/hakmem-ring-cli-XXXXXX)
 trap 'rm -rf "$dir"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-# A finished writer: the helper logs its ring mapping and one exec record.
+# A finished writer: the helper logs its ring mapping and one thread_start record.
 mkdir "$dir/a"
 HAKMEM_RING=$dir/a/ring "$helper" </dev/null
 "$analyze" ring-dump "$dir/a/ring" >"$dir/text" 2>"$dir/err" || fail "text dump exited $?"
 grep -q '^# ring pid=' "$dir/text" || fail "no ring header line"
 grep -q ' os_mmap reason=ring addr=0x' "$dir/text" || fail "no os_mmap line: $(cat "$dir/text")"
-grep -q ' exec pid=' "$dir/text" || fail "no exec line"
+grep -q ' thread_start pid=' "$dir/text" || fail "no thread_start line: $(cat "$dir/text")"
 grep -q '2 records, 0 dropped, 0 overwritten, 0 torn; writer [0-9]* exited cleanly' "$dir/err" ||
   fail "summary: $(cat "$dir/err")"
 "$analyze" ring-dump --json "$dir/a/ring" >"$dir/json" 2>/dev/null || fail "json dump exited $?"
 python3 - "$dir/json" <<'PY' || fail "json lines"
 import json, sys
 recs = [json.loads(l) for l in open(sys.argv[1])]
-assert [r["type"] for r in recs] == ["os_mmap", "exec"], recs
+assert [r["type"] for r in recs] == ["os_mmap", "thread_start"], recs
 assert recs[0]["reason"] == "ring" and recs[0]["addr"].startswith("0x"), recs[0]
 assert all(isinstance(r["ts_ns"], int) and r["tid"] > 0 for r in recs), recs
 PY
@@ -41,7 +41,7 @@ kill -0 $dumper 2>/dev/null || fail "--follow returned while the writer runs"
 exec 3>&-
 wait $writer
 wait $dumper || fail "--follow exited $?"
-grep -q ' exec pid=' "$dir/follow" || fail "--follow missed the exec record"
+grep -q ' thread_start pid=' "$dir/follow" || fail "--follow missed the thread_start record"
 
 # Hostile input: exit code 2 and exactly one line on stderr.
 expect_bad() {  # expect_bad FILE WHAT
