@@ -12,7 +12,6 @@
 namespace hk {
 
 void* alloc_slow(size_t size) {
-  if (size <= kMaxSmall) return pop_or_refill(class_by_log(size));
   bool fresh;
   return large_alloc(size, 0, &fresh);
 }
@@ -70,7 +69,7 @@ void* realloc_block(void* p, size_t size) {
   const size_t old = usable_size(p);
   if (!old) fatal("realloc(): invalid pointer", p);
   if (size <= old && size >= old / 2) return p;
-  void* q = size <= kTableMax ? alloc(size) : alloc_slow(size);
+  void* q = alloc(size);
   if (!q) return nullptr;  // p stays valid
   memcpy(q, p, size < old ? size : old);
   free(p);

@@ -20,7 +20,7 @@
 
 namespace hk {
 
-void* alloc_slow(size_t size);  // api_core.cpp: medium classes, large, errors
+void* alloc_slow(size_t size);  // api_core.cpp: large sizes, errors
 void free_slow(void* p);        // api_core.cpp: null, large, invalid
 
 // The calling thread's cache, its address computed once. The empty asm hides
@@ -48,6 +48,7 @@ inline void* pop_or_refill(unsigned cls) {
 
 inline void* alloc(size_t size) {
   if (__builtin_expect(size <= kTableMax, 1)) return pop_or_refill(kClasses.by_16[(size + 15) >> 4]);
+  if (size <= kMaxSmall) return pop_or_refill(kClasses.by_512[(size + 511) >> 9]);
   return alloc_slow(size);
 }
 

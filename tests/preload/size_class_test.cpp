@@ -24,6 +24,8 @@ TEST(SizeClasses, EverySizeGetsTheTightestClassThatHoldsIt) {
 TEST(SizeClasses, TableAndFormulaAgreeWhereBothApply) {
   for (size_t size = 129; size <= hk::kTableMax; ++size)
     ASSERT_EQ(hk::kClasses.by_16[(size + 15) / 16], hk::class_by_log(size)) << size;
+  for (size_t size = hk::kTableMax + 1; size <= hk::kMaxSmall; ++size)
+    ASSERT_EQ(hk::kClasses.by_512[(size + 511) / 512], hk::class_by_log(size)) << size;
 }
 
 TEST(SizeClasses, CoverTheSeedRangeAndGrowStrictly) {
@@ -52,9 +54,9 @@ TEST(SizeClasses, ReciprocalDividesEveryOffsetInASlabExactly) {
 
 TEST(SizeClasses, TlsSllCapacityIsBounded) {
   for (unsigned c = 0; c < kNumClasses; ++c) {
-    EXPECT_GE(hk::kClasses.sll_cap[c], 4u);
+    EXPECT_GE(hk::kClasses.sll_cap[c], 16u);
     EXPECT_LE(hk::kClasses.sll_cap[c], 256u);
-    EXPECT_LE(hk::kClasses.sll_cap[c] * class_size(c), 32768u * 4);
+    EXPECT_LE(hk::kClasses.sll_cap[c] * class_size(c), 16u * hk::kMaxSmall);
   }
 }
 
