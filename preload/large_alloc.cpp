@@ -41,6 +41,11 @@ size_t g_count;
 Cached g_cache[kCacheSlots];  // oldest first
 size_t g_cache_n;
 size_t g_cache_bytes;
+// Mapping bytes of live large blocks, now and at their peak: the cache keeps
+// live + cached within the peak, so a loop of different sizes reuses one
+// mapping instead of keeping one resident per size.
+size_t g_live_bytes;
+size_t g_peak_live_bytes;
 
 size_t slot_of(uintptr_t user) { return size_t((user >> 12) * 0x9E3779B97F4A7C15ull >> 20) & g_mask; }
 
@@ -121,12 +126,26 @@ void* large_alloc(size_t size, size_t align, bool* fresh) {
   Cached got{0, 0, size};
   {
     Guard g(g_large_lock);
+    // Best fit, however much bigger: the spare pages of a cached mapping
+    // cost nothing more than they already do by staying cached.
     size_t best = kCacheSlots;
     for (size_t i = 0; i < g_cache_n; ++i) {
       const size_t len = g_cache[i].len;
-      if (len >= need && len / 2 <= need && (best == kCacheSlots || len < g_cache[best].len)) {
+      if (len >= need && (best == kCacheSlots || len < g_cache[best].len)) {
         best = i;
         if (len == need) break;  // lengths are quantised: exact fits are common
+      }
+    }
+    if (best == kCacheSlots) {
+      // A new mapping: give back the oldest cached ones (all too small for
+      // this request) that would take the footprint past the peak of live
+      // large bytes. Syscalls follow the footprint's growth, not the loop.
+      const size_t peak = g_live_bytes + need > g_peak_live_bytes ? g_live_bytes + need : g_peak_live_bytes;
+      while (g_cache_n && g_live_bytes + g_cache_bytes + need > peak) {
+        const Cached victim = g_cache[0];
+        cache_remove(0);
+        emit(HK_EV_LARGE_UNMAP, HK_CLASS_NONE, 0, u(victim.base), victim.len, victim.req, g_cache_n);
+        unmap_large(victim);
       }
     }
     if (best != kCacheSlots) {
@@ -168,6 +187,8 @@ void* large_alloc(size_t size, size_t align, bool* fresh) {
   }
   insert_raw(Entry{user, got.base, got.len, size});
   ++g_count;
+  g_live_bytes += got.len;
+  if (g_live_bytes > g_peak_live_bytes) g_peak_live_bytes = g_live_bytes;
   return reinterpret_cast<void*>(user);
 }
 
@@ -178,6 +199,7 @@ bool large_free(void* p) {
   const Cached c{e->base, e->len, e->req};
   erase(e);
   --g_count;
+  g_live_bytes -= c.len;
   const size_t cap = g_cfg.large_cache_cap;
   if (c.len > cap) {
     emit(HK_EV_LARGE_UNMAP, HK_CLASS_NONE, 0, u(c.base), c.len, c.req, g_cache_n);
