@@ -1,5 +1,5 @@
 // `hakmem-analyze events`: both sources of a trace, merged in time order
-// (TimeOrderedReader: allocator events by ts_ns, syscalls by enter_ns).
+// (Timeline: allocator events by ts_ns, syscalls by enter_ns).
 //
 // Text: one aligned row per record: time in seconds since the recording
 // started (META start_mono_ns), pid, tid, source, name, address, length,
@@ -15,7 +15,7 @@
 #include "event_names.h"
 #include "exit_codes.h"
 #include "syscall_table.h"
-#include "time_ordered_reader.h"
+#include "timeline.h"
 #include "trace_file.h"
 
 #include <fmt/format.h>
@@ -36,6 +36,22 @@ struct EventsOptions {
   std::string source;  // "", "alloc" or "kernel"
   std::optional<uint64_t> since, until;  // ns after the recording's start
   std::optional<uint64_t> limit;
+};
+
+// A listing places a call where it began. The probe writes a record only
+// when the call returns, so a slow call reaches the trace later than its
+// time by its duration: a second of slack covers that on top of the
+// recorder's rounds, and 1 Mi records (~110 MiB) bound what it holds.
+constexpr TimelineLimits kListingLimits{1'000'000'000, size_t{1} << 20};
+
+// One record of the merged stream: an allocator event of ring `pid`, or a
+// syscall (sys set).
+struct TimedRecord {
+  uint64_t t_ns = 0;
+  uint32_t pid = 0;
+  const hk_event* ev = nullptr;
+  const hk_sys_record* sys = nullptr;
+  bool kernel() const { return sys != nullptr; }
 };
 
 std::string kernel_type(const hk_sys_record& s) {
@@ -151,8 +167,8 @@ std::string alloc_details(const hk_event& e) {
 }
 
 void print_json(fmt::memory_buffer& out, const TimedRecord& r, int64_t rel) {
-  if (r.kernel) {
-    const hk_sys_record& s = r.sys;
+  if (r.kernel()) {
+    const hk_sys_record& s = *r.sys;
     static constexpr const char* kKinds[] = {"call", "fork", "exec", "exit"};
     fmt::format_to(std::back_inserter(out),
                    "{{\"t_ns\":{},\"source\":\"kernel\",\"pid\":{},\"tid\":{},"
@@ -167,37 +183,86 @@ void print_json(fmt::memory_buffer& out, const TimedRecord& r, int64_t rel) {
   }
   // The event itself renders as ring-dump renders it; the merged stream adds
   // where it sits in the recording and whose ring it came from.
-  const std::string ev = format_event_json(r.ev);
+  const std::string ev = format_event_json(*r.ev);
   fmt::format_to(std::back_inserter(out), "{{\"t_ns\":{},\"source\":\"alloc\",\"pid\":{},{}\n", rel,
-                 r.source_pid, std::string_view(ev).substr(1));
+                 r.pid, std::string_view(ev).substr(1));
 }
 
 void print_text(fmt::memory_buffer& out, const TimedRecord& r, int64_t rel) {
   std::string addr = "-", len = "-", name, details;
-  uint32_t pid, tid;
-  if (r.kernel) {
-    auto [a, l] = kernel_range(r.sys);
-    if (r.sys.kind == HK_SYS_CALL) {
+  uint32_t tid;
+  if (r.kernel()) {
+    auto [a, l] = kernel_range(*r.sys);
+    if (r.sys->kind == HK_SYS_CALL) {
       addr = fmt::format("{:#x}", a);
-      if (r.sys.nr != HK_NR_BRK) len = std::to_string(l);
+      if (r.sys->nr != HK_NR_BRK) len = std::to_string(l);
     }
-    name = kernel_type(r.sys);
-    details = kernel_details(r.sys);
-    pid = r.sys.pid;
-    tid = r.sys.tid;
+    name = kernel_type(*r.sys);
+    details = kernel_details(*r.sys);
+    tid = r.sys->tid;
   } else {
-    const EventFields& f = event_fields(r.ev.type);
-    if (f.addr == "addr") addr = fmt::format("{:#x}", r.ev.addr);
-    if (f.len == "len") len = std::to_string(r.ev.len);
-    name = alloc_type(r.ev);
-    details = alloc_details(r.ev);
-    pid = r.source_pid;
-    tid = r.ev.tid;
+    const EventFields& f = event_fields(r.ev->type);
+    if (f.addr == "addr") addr = fmt::format("{:#x}", r.ev->addr);
+    if (f.len == "len") len = std::to_string(r.ev->len);
+    name = alloc_type(*r.ev);
+    details = alloc_details(*r.ev);
+    tid = r.ev->tid;
   }
   fmt::format_to(std::back_inserter(out), "{:>14.9f} {:>7} {:>7} {:<6} {:<17} {:>14} {:>10} {}\n",
-                 double(rel) / 1e9, pid, tid, r.kernel ? "kernel" : "alloc", name, addr, len,
+                 double(rel) / 1e9, r.pid, tid, r.kernel() ? "kernel" : "alloc", name, addr, len,
                  details);
 }
+
+// Filters and prints the merged stream, flushing in 64 KiB pieces.
+class Listing : public TimelineSink {
+ public:
+  Listing(const EventsOptions& o, std::set<std::string> types, std::optional<uint64_t> start)
+      : o_(o), types_(std::move(types)), start_(start) {
+    if (!o_.json)
+      fmt::format_to(std::back_inserter(out_), "{:>14} {:>7} {:>7} {:<6} {:<17} {:>14} {:>10} {}\n",
+                     "TIME(s)", "PID", "TID", "SOURCE", "NAME", "ADDR", "LEN", "DETAILS");
+  }
+  bool full() const { return o_.limit && shown_ >= *o_.limit; }
+  void flush() {
+    write();
+    std::fflush(stdout);
+  }
+
+ private:
+  void write() {
+    std::fwrite(out_.data(), 1, out_.size(), stdout);
+    out_.clear();
+  }
+  void on_event(uint32_t pid, const hk_event& ev) override { show({ev.ts_ns, pid, &ev, nullptr}); }
+  void on_syscall(const hk_sys_record& rec) override {
+    show({rec.enter_ns, rec.pid, nullptr, &rec});
+  }
+
+  void show(const TimedRecord& r) {
+    if (full()) return;
+    if (!start_) start_ = r.t_ns;
+    int64_t rel = int64_t(r.t_ns - *start_);
+    if (o_.source == "alloc" && r.kernel()) return;
+    if (o_.source == "kernel" && !r.kernel()) return;
+    uint32_t tid = r.kernel() ? r.sys->tid : r.ev->tid;
+    if (o_.pid && r.pid != *o_.pid) return;
+    if (o_.tid && tid != *o_.tid) return;
+    if (o_.since && rel < int64_t(*o_.since)) return;
+    if (o_.until && rel > int64_t(*o_.until)) return;
+    if (!types_.empty() && !types_.count(r.kernel() ? kernel_type(*r.sys) : alloc_type(*r.ev)))
+      return;
+    if (o_.json) print_json(out_, r, rel);
+    else print_text(out_, r, rel);
+    ++shown_;
+    if (out_.size() >= (1u << 16)) write();
+  }
+
+  const EventsOptions& o_;
+  std::set<std::string> types_;
+  std::optional<uint64_t> start_;
+  fmt::memory_buffer out_;
+  uint64_t shown_ = 0;
+};
 
 int run_events(const EventsOptions& o) {
   std::set<std::string> types(o.types.begin(), o.types.end());
@@ -219,44 +284,20 @@ int run_events(const EventsOptions& o) {
       auto [p, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), v);
       if (ec == std::errc{} && p == it->second.data() + it->second.size()) start = v;
     }
-    TimeOrderedReader merged(reader);
-    fmt::memory_buffer out;
-    if (!o.json)
-      fmt::format_to(std::back_inserter(out), "{:>14} {:>7} {:>7} {:<6} {:<17} {:>14} {:>10} {}\n",
-                     "TIME(s)", "PID", "TID", "SOURCE", "NAME", "ADDR", "LEN", "DETAILS");
-    uint64_t shown = 0;
-    TimedRecord r;
-    while ((!o.limit || shown < *o.limit) && merged.next(r)) {
-      if (!start) start = r.t_ns;
-      int64_t rel = int64_t(r.t_ns - *start);
-      if (o.source == "alloc" && r.kernel) continue;
-      if (o.source == "kernel" && !r.kernel) continue;
-      uint32_t pid = r.kernel ? r.sys.pid : r.source_pid;
-      uint32_t tid = r.kernel ? r.sys.tid : r.ev.tid;
-      if (o.pid && pid != *o.pid) continue;
-      if (o.tid && tid != *o.tid) continue;
-      if (o.since && rel < int64_t(*o.since)) continue;
-      if (o.until && rel > int64_t(*o.until)) continue;
-      if (!types.empty() && !types.count(r.kernel ? kernel_type(r.sys) : alloc_type(r.ev)))
-        continue;
-      if (o.json) print_json(out, r, rel);
-      else print_text(out, r, rel);
-      ++shown;
-      if (out.size() >= (1u << 16)) {
-        std::fwrite(out.data(), 1, out.size(), stdout);
-        out.clear();
-      }
-    }
-    std::fwrite(out.data(), 1, out.size(), stdout);
-    std::fflush(stdout);
+    Listing listing(o, std::move(types), start);
+    Timeline merged(listing, kListingLimits, SyscallTime::enter);
+    TraceChunk chunk;
+    while (!listing.full() && reader.next(chunk)) merged.push_chunk(chunk);
+    if (!listing.full()) merged.finish();
+    listing.flush();
     if (reader.truncated())
       fmt::print(stderr, "hakmem-analyze events: {} is truncated ({}); shown up to its last whole chunk\n",
                  o.file, reader.truncation_reason());
-    if (merged.late())
+    if (merged.out_of_order())
       fmt::print(stderr,
                  "hakmem-analyze events: {} records arrived more than {} ms behind newer ones "
                  "and are printed out of order\n",
-                 merged.late(), TimeOrderedReader::kDefaultWindowNs / 1'000'000);
+                 merged.out_of_order(), kListingLimits.slack_ns / 1'000'000);
   } catch (const TraceError& e) {
     std::fflush(stdout);
     fmt::print(stderr, "hakmem-analyze events: {}\n", e.what());

@@ -5,38 +5,36 @@
 namespace hk::analyze {
 
 template <class T>
-void Timeline::Fifo<T>::push(const T* v, size_t n) {
-  if (size() + n > buf_.size()) {
-    size_t cap = std::max<size_t>(64, buf_.size());
-    while (cap < size() + n) cap *= 2;
-    std::vector<T> bigger(cap);
-    for (size_t i = 0; i < size(); ++i) bigger[i] = buf_[(head_ + i) & (buf_.size() - 1)];
-    tail_ = size();
+template <class Before>
+void Timeline::Fifo<T>::push(const T* v, size_t n, Before before) {
+  // Moving the live records down costs no more than the pops that freed
+  // the room, so a record is copied O(1) times on average.
+  if (head_ > 0 && head_ >= buf_.size() - head_) {
+    buf_.erase(buf_.begin(), buf_.begin() + static_cast<ptrdiff_t>(head_));
     head_ = 0;
-    buf_.swap(bigger);
   }
-  // At most two contiguous runs: up to the end of the buffer, then from 0.
-  const size_t mask = buf_.size() - 1;
-  const size_t at = tail_ & mask;
-  const size_t first = std::min(n, buf_.size() - at);
-  std::copy(v, v + first, buf_.begin() + static_cast<ptrdiff_t>(at));
-  std::copy(v + first, v + n, buf_.begin());
-  tail_ += n;
+  const auto old_size = static_cast<ptrdiff_t>(buf_.size());
+  buf_.insert(buf_.end(), v, v + n);
+  const auto first = buf_.begin() + static_cast<ptrdiff_t>(head_);
+  const auto mid = buf_.begin() + old_size;
+  // Sources are nearly sorted, so both steps are a scan in the common case;
+  // only the overlap with what is already held gets merged.
+  if (!std::is_sorted(mid, buf_.end(), before)) std::stable_sort(mid, buf_.end(), before);
+  if (mid != first && mid != buf_.end() && before(*mid, *(mid - 1)))
+    std::inplace_merge(std::upper_bound(first, mid, *mid, before), mid, buf_.end(), before);
 }
 
-Timeline::Timeline(TimelineSink& sink, TimelineLimits limits) : sink_(sink), limits_(limits) {}
+Timeline::Timeline(TimelineSink& sink, TimelineLimits limits, SyscallTime syscall_time)
+    : sink_(sink), limits_(limits), syscall_time_(syscall_time) {}
 
-void Timeline::note_time(uint64_t ts) {
-  if (ts > newest_) newest_ = ts;
-}
-
-template <class T, class F, class Time>
-void Timeline::push_sliced(std::span<const T> records, F& fifo, Time time) {
+template <class T>
+void Timeline::push_sliced(std::span<const T> records, Fifo<T>& fifo) {
+  const auto before = [this](const T& a, const T& b) { return time_of(a) < time_of(b); };
   const size_t slice = std::max<size_t>(1, limits_.max_buffered / 4);
   for (size_t off = 0; off < records.size(); off += slice) {
     const size_t n = std::min(slice, records.size() - off);
-    fifo.push(records.data() + off, n);
-    for (size_t i = off; i < off + n; ++i) note_time(time(records[i]));
+    fifo.push(records.data() + off, n, before);
+    newest_ = std::max(newest_, time_of(fifo.back()));
     buffered_ += n;
     peak_buffered_ = std::max(peak_buffered_, buffered_);
     release(false);
@@ -50,11 +48,14 @@ void Timeline::push_events(uint32_t pid, std::span<const hk_event> events) {
     rings_.push_back(EventSource{pid, {}});
     it = rings_.end() - 1;
   }
-  push_sliced(events, it->fifo, [](const hk_event& e) { return e.ts_ns; });
+  push_sliced(events, it->fifo);
 }
 
-void Timeline::push_syscalls(std::span<const hk_sys_record> records) {
-  push_sliced(records, kernel_, [](const hk_sys_record& r) { return r.exit_ns; });
+void Timeline::push_syscalls(std::span<const hk_sys_record> records) { push_sliced(records, kernel_); }
+
+void Timeline::push_chunk(const TraceChunk& chunk) {
+  if (chunk.type == HK_CHUNK_EVENTS) push_events(chunk.source_pid, chunk.events);
+  else if (chunk.type == HK_CHUNK_SYSCALLS) push_syscalls(chunk.syscalls);
 }
 
 void Timeline::finish() { release(true); }
@@ -67,10 +68,10 @@ void Timeline::release(bool everything) {
     // alone for as long as it stays ahead of the runner-up.
     uint64_t best_ts = UINT64_MAX, next_ts = UINT64_MAX;
     EventSource* best_ring = nullptr;
-    if (!kernel_.empty()) best_ts = kernel_.front().exit_ns;
+    if (!kernel_.empty()) best_ts = time_of(kernel_.front());
     for (EventSource& s : rings_) {
       if (s.fifo.empty()) continue;
-      const uint64_t t = s.fifo.front().ts_ns;
+      const uint64_t t = time_of(s.fifo.front());
       if (t < best_ts) {
         next_ts = best_ts;
         best_ts = t;
@@ -90,26 +91,21 @@ void Timeline::release(bool everything) {
       if (forced == 0 || t > next_ts) return false;
       return true;
     };
-    auto take = [&](uint64_t t) {
-      if (forced) --forced, ++released_early_;
-      if (t < last_released_) ++out_of_order_;
-      else last_released_ = t;
-      --buffered_;
+    auto drain = [&](auto& fifo, auto deliver) {
+      do {
+        const uint64_t t = time_of(fifo.front());
+        if (forced) --forced, ++released_early_;
+        if (t < last_released_) ++out_of_order_;
+        else last_released_ = t;
+        --buffered_;
+        deliver(fifo.front());
+        fifo.pop();
+      } while (!fifo.empty() && due(time_of(fifo.front())));
     };
-    if (best_ring) {
-      Fifo<hk_event>& f = best_ring->fifo;
-      do {
-        take(f.front().ts_ns);
-        sink_.on_event(best_ring->pid, f.front());
-        f.pop();
-      } while (!f.empty() && due(f.front().ts_ns));
-    } else {
-      do {
-        take(kernel_.front().exit_ns);
-        sink_.on_syscall(kernel_.front());
-        kernel_.pop();
-      } while (!kernel_.empty() && due(kernel_.front().exit_ns));
-    }
+    if (best_ring)
+      drain(best_ring->fifo, [&](const hk_event& e) { sink_.on_event(best_ring->pid, e); });
+    else
+      drain(kernel_, [&](const hk_sys_record& r) { sink_.on_syscall(r); });
   }
 }
 

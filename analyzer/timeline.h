@@ -1,19 +1,25 @@
 // Timeline: merges a trace's sources into one stream in time order.
 //
-// Contract: the analysis (one thread) pushes records chunk by chunk as
-// TraceReader hands them out: allocator events per ring (one ring per
-// process) and kernel syscall records. The timeline keeps one FIFO per
-// source and hands records to its Sink in merged timestamp order
-// (hk_event::ts_ns; hk_sys_record::exit_ns, the moment the result exists).
+// Contract: one thread (the report's Analysis, or `events`) pushes records
+// chunk by chunk as TraceReader hands them out: allocator events per ring
+// (one ring per process) and kernel syscall records. The timeline keeps one
+// queue per source and hands records to its Sink in merged timestamp order:
+// hk_event::ts_ns, and hk_sys_record::exit_ns or enter_ns as the owner
+// chose (SyscallTime). Records within one source need not arrive sorted
+// (the probe emits at exit, so by enter time they never are); each queue is
+// kept sorted as chunks arrive. Equal times keep each source's arrival order.
 //
 // Memory is bounded: a record is held back only while a later chunk of
 // another source could still precede it (slack_ns behind the newest time
 // seen), and never more than max_buffered records (plus one slice of a
-// quarter of that) in total; past that the oldest is released early. A record that arrives older than one already
-// released is still delivered (the join tolerates disorder) and counted in
+// quarter of that) in total; past that the oldest is released early. A
+// record that arrives older than one already released is still delivered
+// (the join tolerates disorder, a listing shows it) and counted in
 // out_of_order(). The pid of an allocator event travels in hk_event::commit,
 // which is always zero in a trace file.
 #pragma once
+
+#include "trace_file.h"
 
 #include <hakmem/events.h>
 #include <hakmem/syscall_record.h>
@@ -40,11 +46,23 @@ struct TimelineLimits {
   size_t max_buffered = size_t{1} << 16;
 };
 
+// Which moment of a syscall places it among the allocator's events.
+enum class SyscallTime {
+  // The result exists: the allocator's event about a call comes after it.
+  // The join needs this order.
+  exit,
+  // The call began: a listing of what each thread started, and when.
+  enter,
+};
+
 class Timeline {
  public:
-  explicit Timeline(TimelineSink& sink, TimelineLimits limits = {});
+  explicit Timeline(TimelineSink& sink, TimelineLimits limits = {},
+                    SyscallTime syscall_time = SyscallTime::exit);
   void push_events(uint32_t pid, std::span<const hk_event> events);
   void push_syscalls(std::span<const hk_sys_record> records);
+  // The records of an EVENTS or SYSCALLS chunk; other chunks carry none.
+  void push_chunk(const TraceChunk& chunk);
   // Delivers everything still held (end of trace).
   void finish();
 
@@ -53,33 +71,39 @@ class Timeline {
   size_t peak_buffered() const { return peak_buffered_; }
 
  private:
-  // A growable circular FIFO; it never shrinks, so steady state allocates
-  // nothing.
+  // A FIFO kept sorted by time. Popped records are reclaimed once they
+  // outnumber the live ones, and the buffer never shrinks, so steady state
+  // allocates nothing.
   template <class T>
   class Fifo {
    public:
-    bool empty() const { return head_ == tail_; }
-    size_t size() const { return tail_ - head_; }
-    const T& front() const { return buf_[head_ & (buf_.size() - 1)]; }
+    bool empty() const { return head_ == buf_.size(); }
+    const T& front() const { return buf_[head_]; }
+    const T& back() const { return buf_.back(); }
     void pop() { ++head_; }
-    void push(const T* v, size_t n);
+    template <class Before>
+    void push(const T* v, size_t n, Before before);
 
    private:
     std::vector<T> buf_;
-    size_t head_ = 0, tail_ = 0;
+    size_t head_ = 0;
   };
   struct EventSource {
     uint32_t pid;
     Fifo<hk_event> fifo;
   };
 
-  void note_time(uint64_t ts);
-  template <class T, class F, class Time>
-  void push_sliced(std::span<const T> records, F& fifo, Time time);
+  static uint64_t time_of(const hk_event& e) { return e.ts_ns; }
+  uint64_t time_of(const hk_sys_record& r) const {
+    return syscall_time_ == SyscallTime::enter ? r.enter_ns : r.exit_ns;
+  }
+  template <class T>
+  void push_sliced(std::span<const T> records, Fifo<T>& fifo);
   void release(bool everything);
 
   TimelineSink& sink_;
   TimelineLimits limits_;
+  SyscallTime syscall_time_;
   std::vector<EventSource> rings_;
   Fifo<hk_sys_record> kernel_;
   size_t buffered_ = 0, peak_buffered_ = 0;

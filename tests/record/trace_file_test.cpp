@@ -1,6 +1,7 @@
 // TraceWriter/TraceReader: round trip, truncation at every byte, hostile files;
-// TimeOrderedReader: merge order and its bounded window.
-#include "time_ordered_reader.h"
+// Timeline over a trace file in `events`' order (syscalls by enter time):
+// merge order and its bounded window.
+#include "timeline.h"
 #include "trace_file.h"
 
 #include <gtest/gtest.h>
@@ -296,7 +297,25 @@ TEST(TraceFile, RandomDamageNeverCrashes) {
   }
 }
 
-TEST(TimeOrderedReader, MergesSourcesByTime) {
+// Feeds a whole trace file through a Timeline that orders syscalls by enter
+// time, as `events` does, and collects the times it hands out.
+struct EnterTimes : TimelineSink {
+  std::vector<uint64_t> times;
+  uint64_t out_of_order = 0;
+  void on_event(uint32_t, const hk_event& e) override { times.push_back(e.ts_ns); }
+  void on_syscall(const hk_sys_record& r) override { times.push_back(r.enter_ns); }
+
+  EnterTimes(const std::string& path, uint64_t slack_ns) {
+    TraceReader r(path);
+    Timeline m(*this, TimelineLimits{slack_ns, size_t{1} << 20}, SyscallTime::enter);
+    TraceChunk c;
+    while (r.next(c)) m.push_chunk(c);
+    m.finish();
+    out_of_order = m.out_of_order();
+  }
+};
+
+TEST(Timeline, MergesFileSourcesByEnterTime) {
   TempDir d;
   const auto path = d.file("m.trace");
   {
@@ -311,16 +330,12 @@ TEST(TimeOrderedReader, MergesSourcesByTime) {
     w.append_events(2, b);
     w.finish({});
   }
-  TraceReader r(path);
-  TimeOrderedReader m(r);
-  std::vector<uint64_t> times;
-  TimedRecord rec;
-  while (m.next(rec)) times.push_back(rec.t_ns);
-  EXPECT_EQ(times, (std::vector<uint64_t>{50, 100, 200, 250, 300, 400}));
-  EXPECT_EQ(m.late(), 0u);
+  EnterTimes m(path, 1'000'000'000);
+  EXPECT_EQ(m.times, (std::vector<uint64_t>{50, 100, 200, 250, 300, 400}));
+  EXPECT_EQ(m.out_of_order, 0u);
 }
 
-TEST(TimeOrderedReader, RecordsBeyondTheWindowComeOutLateNotLost) {
+TEST(Timeline, FileRecordsBeyondTheWindowComeOutLateNotLost) {
   TempDir d;
   const auto path = d.file("w.trace");
   {
@@ -334,11 +349,7 @@ TEST(TimeOrderedReader, RecordsBeyondTheWindowComeOutLateNotLost) {
     w.append_events(2, older);
     w.finish({});
   }
-  TraceReader r(path);
-  TimeOrderedReader m(r, 1'000'000);  // 1 ms window
-  size_t n = 0;
-  TimedRecord rec;
-  while (m.next(rec)) ++n;
-  EXPECT_EQ(n, 3u);
-  EXPECT_EQ(m.late(), 1u);
+  EnterTimes m(path, 1'000'000);  // 1 ms window
+  EXPECT_EQ(m.times.size(), 3u);
+  EXPECT_EQ(m.out_of_order, 1u);
 }
