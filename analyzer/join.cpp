@@ -32,21 +32,20 @@ bool Join::keys_match(const hk_sys_record& sys, const hk_event& ev) {
   }
 }
 
-void Join::drop_sys(Pending& p, size_t n) {
-  for (size_t i = 0; i < n; ++i) {
-    ++counts_.kernel_only;
-    sink_.on_kernel_only(p.sys[i]);
-  }
-  p.sys.erase(p.sys.begin(), p.sys.begin() + static_cast<ptrdiff_t>(n));
-  pending_total_ -= n;
+void Join::resolve_alone(const hk_sys_record& sys) {
+  ++counts_.kernel_only;
+  sink_.on_kernel_only(sys);
 }
 
-void Join::drop_ev(Pending& p, size_t n) {
-  for (size_t i = 0; i < n; ++i) {
-    ++counts_.allocator_only;
-    sink_.on_allocator_only(p.ev[i].pid, p.ev[i].ev);
-  }
-  p.ev.erase(p.ev.begin(), p.ev.begin() + static_cast<ptrdiff_t>(n));
+void Join::resolve_alone(const PendingEvent& e) {
+  ++counts_.allocator_only;
+  sink_.on_allocator_only(e.pid, e.ev);
+}
+
+template <class T>
+void Join::drop(std::vector<T>& side, size_t n) {
+  for (size_t i = 0; i < n; ++i) resolve_alone(side[i]);
+  side.erase(side.begin(), side.begin() + static_cast<ptrdiff_t>(n));
   pending_total_ -= n;
 }
 
@@ -56,62 +55,53 @@ void Join::expire(Pending& p) {
   // ring's, the events that match them are still to come.
   size_t n = 0;
   while (n < p.sys.size() && p.sys[n].exit_ns + limits_.window_ns < allocator_now_) ++n;
-  if (n) drop_sys(p, n);
+  if (n) drop(p.sys, n);
   n = 0;
   while (n < p.ev.size() && p.ev[n].ev.ts_ns + limits_.window_ns < kernel_now_) ++n;
-  if (n) drop_ev(p, n);
+  if (n) drop(p.ev, n);
+}
+
+template <class T, class Other>
+void Join::pair_or_hold(const T& rec, std::vector<T>& same_side, std::vector<Other>& other_side) {
+  // The oldest waiting record of the other side with the same keys is the
+  // partner; those older than it on that side will never be matched.
+  for (size_t i = 0; i < other_side.size(); ++i) {
+    if (keys_match(rec, other_side[i])) {
+      drop(other_side, i);
+      ++counts_.matched;
+      resolve_matched(rec, other_side[0]);
+      other_side.erase(other_side.begin());
+      --pending_total_;
+      return;
+    }
+  }
+  if (same_side.size() >= limits_.max_pending) {
+    counts_.overflowed += same_side.size() / 2;
+    drop(same_side, same_side.size() / 2);
+  }
+  same_side.push_back(rec);
+  if (++pending_total_ > limits_.max_pending_total || by_tid_.size() > limits_.max_pending_total) resolve_all();
 }
 
 void Join::on_syscall(const hk_sys_record& sys) {
   if (sys.kind != HK_SYS_CALL) return;
   if (!joinable_syscall(sys)) {
-    ++counts_.kernel_only;
-    sink_.on_kernel_only(sys);
+    resolve_alone(sys);
     return;
   }
   kernel_now_ = std::max<uint64_t>(kernel_now_, sys.exit_ns);
   Pending& p = by_tid_[sys.tid];
   expire(p);
   // An event seen before its syscall only happens when the timeline had to
-  // release out of order; look there first.
-  for (size_t i = 0; i < p.ev.size(); ++i) {
-    if (keys_match(sys, p.ev[i].ev)) {
-      drop_ev(p, i);
-      ++counts_.matched;
-      sink_.on_matched(sys, p.ev[0].ev);
-      p.ev.erase(p.ev.begin());
-      --pending_total_;
-      return;
-    }
-  }
-  if (p.sys.size() >= limits_.max_pending) {
-    counts_.overflowed += p.sys.size() / 2;
-    drop_sys(p, p.sys.size() / 2);
-  }
-  p.sys.push_back(sys);
-  if (++pending_total_ > limits_.max_pending_total || by_tid_.size() > limits_.max_pending_total) resolve_all();
+  // release out of order.
+  pair_or_hold(sys, p.sys, p.ev);
 }
 
 void Join::on_event(uint32_t pid, const hk_event& ev) {
   allocator_now_ = std::max<uint64_t>(allocator_now_, ev.ts_ns);
   Pending& p = by_tid_[ev.tid];
   expire(p);
-  for (size_t i = 0; i < p.sys.size(); ++i) {
-    if (keys_match(p.sys[i], ev)) {
-      drop_sys(p, i);
-      ++counts_.matched;
-      sink_.on_matched(p.sys[0], ev);
-      p.sys.erase(p.sys.begin());
-      --pending_total_;
-      return;
-    }
-  }
-  if (p.ev.size() >= limits_.max_pending) {
-    counts_.overflowed += p.ev.size() / 2;
-    drop_ev(p, p.ev.size() / 2);
-  }
-  p.ev.push_back(PendingEvent{pid, ev});
-  if (++pending_total_ > limits_.max_pending_total || by_tid_.size() > limits_.max_pending_total) resolve_all();
+  pair_or_hold(PendingEvent{pid, ev}, p.ev, p.sys);
 }
 
 void Join::advance(uint64_t now_ns) {
@@ -127,18 +117,14 @@ void Join::advance(uint64_t now_ns) {
 }
 
 void Join::resolve_all() {
-  for (auto& [tid, p] : by_tid_) {
-    counts_.overflowed += p.sys.size() + p.ev.size();
-    drop_sys(p, p.sys.size());
-    drop_ev(p, p.ev.size());
-  }
-  by_tid_.clear();
+  for (const auto& [tid, p] : by_tid_) counts_.overflowed += p.sys.size() + p.ev.size();
+  finish();
 }
 
 void Join::finish() {
   for (auto& [tid, p] : by_tid_) {
-    drop_sys(p, p.sys.size());
-    drop_ev(p, p.ev.size());
+    drop(p.sys, p.sys.size());
+    drop(p.ev, p.ev.size());
   }
   by_tid_.clear();
 }

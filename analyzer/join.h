@@ -82,8 +82,17 @@ class Join {
     std::vector<PendingEvent> ev;
   };
   static bool keys_match(const hk_sys_record& sys, const hk_event& ev);
-  void drop_sys(Pending& p, size_t n);
-  void drop_ev(Pending& p, size_t n);
+  // The two sides seen from either one, so that one routine serves both.
+  static bool keys_match(const hk_sys_record& sys, const PendingEvent& e) { return keys_match(sys, e.ev); }
+  static bool keys_match(const PendingEvent& e, const hk_sys_record& sys) { return keys_match(sys, e.ev); }
+  void resolve_alone(const hk_sys_record& sys);
+  void resolve_alone(const PendingEvent& e);
+  void resolve_matched(const hk_sys_record& sys, const PendingEvent& e) { sink_.on_matched(sys, e.ev); }
+  void resolve_matched(const PendingEvent& e, const hk_sys_record& sys) { sink_.on_matched(sys, e.ev); }
+  template <class T>
+  void drop(std::vector<T>& side, size_t n);
+  template <class T, class Other>
+  void pair_or_hold(const T& rec, std::vector<T>& same_side, std::vector<Other>& other_side);
   void expire(Pending& p);
 
   JoinSink& sink_;
