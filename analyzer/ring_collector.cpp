@@ -100,10 +100,7 @@ size_t RingCollector::poll(RingSink& sink, uint64_t now_ns) {
     } catch (const RingError& e) {
       // A corrupt ring cannot be trusted further; keep what it gave so far.
       sink.ring_refused(dir_ + "/" + r.name, e.what());
-      flush(sink, r);
-      sink.ring_closed(r.info(2));
-      ::unlink((dir_ + "/" + r.name).c_str());
-      done_.insert(r.name);
+      end_ring(sink, r);
       it = rings_.erase(it);
       continue;
     }
@@ -122,6 +119,10 @@ void RingCollector::close_ring(RingSink& sink, Ring& r) {
   } catch (const RingError& e) {
     sink.ring_refused(dir_ + "/" + r.name, e.what());
   }
+  end_ring(sink, r);
+}
+
+void RingCollector::end_ring(RingSink& sink, Ring& r) {
   flush(sink, r);
   sink.ring_closed(r.info(2));
   ::unlink((dir_ + "/" + r.name).c_str());

@@ -61,6 +61,9 @@ class RingCollector {
  private:
   struct Ring;
   void close_ring(RingSink& sink, Ring& r);
+  // Hands over what the ring gave, reports it closed and removes its file;
+  // its name is never opened again. The caller forgets the ring.
+  void end_ring(RingSink& sink, Ring& r);
   void flush(RingSink& sink, Ring& r);
 
   std::string dir_;
