@@ -27,12 +27,25 @@ void point(JsonWriter& w, const SnapshotPoint& p) {
       .end_object();
 }
 
+// A key for a type or reason this build has no name for (a newer writer).
+std::string name_or_number(std::string_view name, const char* prefix, unsigned number) {
+  return name.empty() ? prefix + std::to_string(number) : std::string(name);
+}
+
+std::string reason_key(uint16_t type, uint8_t reason) {
+  return name_or_number(event_reason_name(type, reason), "reason_", reason);
+}
+
+// A rate is negative when it is undefined (nothing to divide by).
+void rate_field(JsonWriter& w, std::string_view key, double rate) {
+  w.key(key);
+  if (rate < 0) w.null();
+  else w.value(rate);
+}
+
 void by_reason(JsonWriter& w, uint16_t type, const std::map<uint8_t, uint64_t>& m) {
   w.begin_object();
-  for (const auto& [reason, n] : m) {
-    std::string_view name = event_reason_name(type, reason);
-    w.field(name.empty() ? "reason_" + std::to_string(reason) : std::string(name), n);
-  }
+  for (const auto& [reason, n] : m) w.field(reason_key(type, reason), n);
   w.end_object();
 }
 
@@ -119,9 +132,7 @@ void allocator(JsonWriter& w, const Report& r) {
       .field("lru_hit", a.count(HK_EV_LRU_POP_HIT))
       .field("lru_miss", a.count(HK_EV_LRU_POP_MISS))
       .field("lru_evict", a.count(HK_EV_LRU_EVICT));
-  w.key("lru_hit_rate");
-  if (a.lru_hit_rate() < 0) w.null();
-  else w.value(a.lru_hit_rate());
+  rate_field(w, "lru_hit_rate", a.lru_hit_rate());
   w.field("slab_acquire", a.count(HK_EV_SLAB_ACQUIRE))
       .field("slab_release", a.count(HK_EV_SLAB_RELEASE))
       .field("slab_empty", a.count(HK_EV_SLAB_EMPTY))
@@ -152,15 +163,12 @@ void allocator(JsonWriter& w, const Report& r) {
   w.field("remap_window_ns", AllocatorMetrics::kRemapWindowNs);
   w.key("events_by_type").begin_object();
   for (uint16_t t = 1; t < HK_EV_TYPE_COUNT; ++t) {
-    if (!a.by_type[t]) continue;
-    std::string_view name = event_type_name(t);
-    w.field(name.empty() ? "type_" + std::to_string(t) : std::string(name), a.by_type[t]);
+    if (a.by_type[t]) w.field(name_or_number(event_type_name(t), "type_", t), a.by_type[t]);
   }
   w.end_object();
   w.key("syscall_time_by_reason").begin_object();
   for (const auto& [reason, s] : r.allocator_syscall_time) {
-    std::string_view name = event_reason_name(HK_EV_OS_MMAP, reason);
-    w.key(name.empty() ? "reason_" + std::to_string(reason) : std::string(name));
+    w.key(reason_key(HK_EV_OS_MMAP, reason));
     duration_object(w, s);
   }
   w.end_object();
@@ -197,9 +205,7 @@ void join(JsonWriter& w, const Report& r) {
       .field("allocator_only", j.allocator_only)
       .field("lost_to_drops", j.lost_to_drops)
       .field("overflowed", j.overflowed);
-  w.key("rate");
-  if (j.rate() < 0) w.null();
-  else w.value(j.rate());
+  rate_field(w, "rate", j.rate());
   w.end_object();
 }
 
