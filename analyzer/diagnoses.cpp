@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <optional>
+#include <utility>
 
 namespace hk::analyze {
 
@@ -70,9 +72,23 @@ bool fired(const std::vector<Diagnosis>& so_far, const char* id) {
   return std::any_of(so_far.begin(), so_far.end(), [id](const Diagnosis& d) { return d.id == id; });
 }
 
-std::string pct(double share) { return fmt::format("{:.1f}%", share * 100.0); }
-
 double ratio(uint64_t a, uint64_t b) { return b ? static_cast<double>(a) / static_cast<double>(b) : 0.0; }
+
+// Churn: enough remaps at the same size soon after an unmap, and a large
+// enough share of all maps.
+bool remap_churn(const RemapStats& rs, uint64_t maps, uint64_t min_remaps, double min_share) {
+  return rs.within_window >= min_remaps && ratio(rs.within_window, maps) >= min_share;
+}
+
+// Kernel time of the allocator's syscalls made for one reason (empty when
+// the trace has no kernel view or no such call).
+const DurationStats& allocator_syscall_time(const Report& r, uint8_t reason) {
+  static const DurationStats kNone;
+  auto it = r.allocator_syscall_time.find(reason);
+  return it == r.allocator_syscall_time.end() ? kNone : it->second;
+}
+
+std::string pct(double share) { return fmt::format("{:.1f}%", share * 100.0); }
 
 // The class whose accounting gap is the most persistent (then the largest).
 struct GapClass {
@@ -146,14 +162,13 @@ std::string gap_clause(const GapClass& g) {
                      w.parked, g.cls, g.acc->block_size, pct(ratio(w.parked, w.used)), w.used);
 }
 
-void lru_unreachable(const Report& r, std::vector<Diagnosis>& out) {
+std::optional<Diagnosis> lru_unreachable(const Report& r, const std::vector<Diagnosis>&) {
   const AllocatorMetrics& a = r.allocator;
   const uint64_t misses = a.count(HK_EV_LRU_POP_MISS), pushes = a.count(HK_EV_LRU_PUSH);
   const bool lru_enabled = !a.config.seen || a.config.lru_capacity > 0;
   const GapClass g = worst_gap(r);
-  if (misses < kLruMinMisses || pushes != 0 || a.count(HK_EV_SS_UNMAP) != 0 || !lru_enabled || !g.acc) return;
+  if (misses < kLruMinMisses || pushes != 0 || a.count(HK_EV_SS_UNMAP) != 0 || !lru_enabled || !g.acc) return std::nullopt;
   Diagnosis d;
-  d.id = "lru_unreachable";
   d.severity = "critical";
   d.summary = fmt::format(
       "LRU unreachable: {} LRU lookups, {} pushes, {} SuperSlabs freed, {} slabs emptied; {} "
@@ -178,16 +193,15 @@ void lru_unreachable(const Report& r, std::vector<Diagnosis>& out) {
                 {"gap_parked_blocks", double(g.acc->worst.parked)},
                 {"gap_used_blocks", double(g.acc->worst.used)},
                 {"gap_blocks_total", double(gap_blocks(r))}};
-  out.push_back(std::move(d));
+  return d;
 }
 
-void accounting_gap(const Report& r, std::vector<Diagnosis>& out) {
+std::optional<Diagnosis> accounting_gap(const Report& r, const std::vector<Diagnosis>& so_far) {
   const GapClass g = worst_gap(r);
-  if (!g.acc) return;
+  if (!g.acc) return std::nullopt;
   const ClassAccounting& c = *g.acc;
   Diagnosis d;
-  d.id = "accounting_gap";
-  d.severity = fired(out, "lru_unreachable") ? "critical" : "warning";
+  d.severity = fired(so_far, "lru_unreachable") ? "critical" : "warning";
   d.summary = fmt::format(
       "accounting gap: up to {} blocks in class {} ({} B) counted used while parked in thread caches "
       "({} of used); {} of {} snapshots show it, {} class(es) affected{}",
@@ -208,16 +222,15 @@ void accounting_gap(const Report& r, std::vector<Diagnosis>& out) {
                 {"snapshots", double(c.snapshots)},
                 {"classes_affected", double(gap_classes(r))},
                 {"parked_blocks_total", double(gap_blocks(r))}};
-  out.push_back(std::move(d));
+  return d;
 }
 
-void stuck_slabs(const Report& r, std::vector<Diagnosis>& out) {
+std::optional<Diagnosis> stuck_slabs(const Report& r, const std::vector<Diagnosis>&) {
   const AllocatorMetrics& a = r.allocator;
   const uint64_t acquired = a.count(HK_EV_SLAB_ACQUIRE), emptied = a.count(HK_EV_SLAB_EMPTY);
   const GapClass g = worst_gap(r);
-  if (acquired < kStuckMinSlabs || ratio(emptied, acquired) >= kStuckMaxEmptiedShare || !g.acc) return;
+  if (acquired < kStuckMinSlabs || ratio(emptied, acquired) >= kStuckMaxEmptiedShare || !g.acc) return std::nullopt;
   Diagnosis d;
-  d.id = "stuck_slabs";
   d.severity = "warning";
   d.summary = fmt::format("stuck slabs: {} slabs acquired, {} ever reached empty ({}), {} released",
                           acquired, emptied, pct(ratio(emptied, acquired)),
@@ -232,26 +245,25 @@ void stuck_slabs(const Report& r, std::vector<Diagnosis>& out) {
                 {"slab_release", double(a.count(HK_EV_SLAB_RELEASE))},
                 {"gap_class", double(g.cls)},
                 {"gap_parked_blocks", double(g.acc->worst.parked)}};
-  out.push_back(std::move(d));
+  return d;
 }
 
-void superslab_churn(const Report& r, std::vector<Diagnosis>& out) {
+std::optional<Diagnosis> superslab_churn(const Report& r, const std::vector<Diagnosis>&) {
   const AllocatorMetrics& a = r.allocator;
   const uint64_t maps = a.count(HK_EV_SS_MAP), unmaps = a.count(HK_EV_SS_UNMAP);
   const RemapStats& rs = a.superslab_remap;
-  if (rs.within_window < kChurnMinRemaps || ratio(rs.within_window, maps) < kChurnMinRemapShare) return;
+  if (!remap_churn(rs, maps, kChurnMinRemaps, kChurnMinRemapShare)) return std::nullopt;
   uint8_t top_reason = 0;
   uint64_t top_count = 0;
   for (const auto& [reason, n] : a.superslab_unmap_by_reason)
     if (n > top_count) top_reason = reason, top_count = n;
   uint64_t ss_ns = 0, ss_calls = 0;
   for (uint8_t reason : {HK_OS_SUPERSLAB, HK_OS_ALIGN_TRIM}) {
-    auto it = r.allocator_syscall_time.find(reason);
-    if (it != r.allocator_syscall_time.end()) ss_ns += it->second.total(), ss_calls += it->second.count();
+    const DurationStats& t = allocator_syscall_time(r, reason);
+    ss_ns += t.total(), ss_calls += t.count();
   }
   const double share_pct = r.trace.wall_ns() ? 100.0 * double(ss_ns) / double(r.trace.wall_ns()) : 0.0;
   Diagnosis d;
-  d.id = "superslab_churn";
   d.severity = share_pct >= kCriticalSyscallSharePct ? "critical" : "warning";
   d.summary = fmt::format(
       "SuperSlab churn: {} SuperSlabs unmapped ({} {}), {} mapped again within {} (median {} later)",
@@ -279,17 +291,15 @@ void superslab_churn(const Report& r, std::vector<Diagnosis>& out) {
                 {"lru_capacity", double(a.config.lru_capacity)},
                 {"superslab_syscalls", double(ss_calls)},
                 {"superslab_syscall_ns", double(ss_ns)}};
-  out.push_back(std::move(d));
+  return d;
 }
 
-void large_block_churn(const Report& r, std::vector<Diagnosis>& out) {
+std::optional<Diagnosis> large_block_churn(const Report& r, const std::vector<Diagnosis>&) {
   const AllocatorMetrics& a = r.allocator;
   const uint64_t maps = a.count(HK_EV_LARGE_MAP), reuses = a.count(HK_EV_LARGE_REUSE);
   const RemapStats& rs = a.large_remap;
-  if (rs.within_window < kLargeChurnMinRemaps || ratio(rs.within_window, maps) < kLargeChurnMinRemapShare)
-    return;
+  if (!remap_churn(rs, maps, kLargeChurnMinRemaps, kLargeChurnMinRemapShare)) return std::nullopt;
   Diagnosis d;
-  d.id = "large_block_churn";
   d.severity = "warning";
   d.summary = fmt::format(
       "large-block churn: {} large mappings, {} of them re-mapped at the same size within {} of an "
@@ -308,26 +318,23 @@ void large_block_churn(const Report& r, std::vector<Diagnosis>& out) {
                 {"large_reuse", double(reuses)},
                 {"remaps_within_window", double(rs.within_window)},
                 {"remap_median_ns", double(rs.interval.quantile(0.5))}};
-  out.push_back(std::move(d));
+  return d;
 }
 
-void alignment_trim(const Report& r, std::vector<Diagnosis>& out) {
+std::optional<Diagnosis> alignment_trim(const Report& r, const std::vector<Diagnosis>& so_far) {
   const AllocatorMetrics& a = r.allocator;
   uint64_t trims = 0, os_calls = 0;
   for (const auto& [purpose, n] : a.align_trims_by_purpose) {
     // Trims made while mapping SuperSlabs that churn are already counted
     // by superslab_churn: the fix there removes them too.
-    if (purpose == HK_OS_SUPERSLAB && fired(out, "superslab_churn")) continue;
+    if (purpose == HK_OS_SUPERSLAB && fired(so_far, "superslab_churn")) continue;
     trims += n;
   }
   for (const auto& [reason, n] : a.os_calls_by_reason) os_calls += n;
-  if (trims < kTrimMin || ratio(trims, os_calls) < kTrimMinShare) return;
-  uint64_t trim_ns = 0;
-  if (auto it = r.allocator_syscall_time.find(HK_OS_ALIGN_TRIM); it != r.allocator_syscall_time.end())
-    trim_ns = it->second.total();
+  if (trims < kTrimMin || ratio(trims, os_calls) < kTrimMinShare) return std::nullopt;
+  const uint64_t trim_ns = allocator_syscall_time(r, HK_OS_ALIGN_TRIM).total();
   const uint64_t large_trims = a.align_trims_by_purpose.count(HK_OS_LARGE) ? a.align_trims_by_purpose.at(HK_OS_LARGE) : 0;
   Diagnosis d;
-  d.id = "alignment_trim";
   d.severity = "warning";
   d.summary = fmt::format("alignment trim: {} extra munmap calls trimming over-sized mappings to alignment, "
                           "{} of the allocator's {} memory syscalls",
@@ -343,12 +350,12 @@ void alignment_trim(const Report& r, std::vector<Diagnosis>& out) {
                 {"large_align_trims", double(large_trims)},
                 {"allocator_syscalls", double(os_calls)},
                 {"trim_ns", double(trim_ns)}};
-  out.push_back(std::move(d));
+  return d;
 }
 
-void foreign_mmap_churn(const Report& r, std::vector<Diagnosis>& out) {
+std::optional<Diagnosis> foreign_mmap_churn(const Report& r, const std::vector<Diagnosis>&) {
   const OutsideMetrics& o = r.outside;
-  if (o.churn_pairs() < kForeignChurnMinPairs) return;
+  if (o.churn_pairs() < kForeignChurnMinPairs) return std::nullopt;
   const SiteReport* top = nullptr;
   for (const SiteReport& s : r.outside_sites)
     if (!top || s.site.churn_pairs > top->site.churn_pairs) top = &s;
@@ -356,7 +363,6 @@ void foreign_mmap_churn(const Report& r, std::vector<Diagnosis>& out) {
   if (top) where = top->symbol.empty() ? fmt::format("{:#x} (pid {}, not symbolized)", top->site.caller, top->site.pid)
                                        : top->symbol;
   Diagnosis d;
-  d.id = "foreign_mmap_churn";
   d.severity = "warning";
   d.summary = fmt::format(
       "foreign mmap churn: {} mmap/munmap pairs from outside the allocator ({} mapped, median lifetime "
@@ -374,14 +380,13 @@ void foreign_mmap_churn(const Report& r, std::vector<Diagnosis>& out) {
                 {"median_lifetime_ns", double(o.churn_lifetime().quantile(0.5))},
                 {"top_site_pairs", double(top ? top->site.churn_pairs : 0)},
                 {"top_site_address", double(top ? top->site.caller : 0)}};
-  out.push_back(std::move(d));
+  return d;
 }
 
-void brk_trim_churn(const Report& r, std::vector<Diagnosis>& out) {
+std::optional<Diagnosis> brk_trim_churn(const Report& r, const std::vector<Diagnosis>&) {
   const BrkStats& b = r.outside.brk();
-  if (b.cycles < kBrkMinCycles) return;
+  if (b.cycles < kBrkMinCycles) return std::nullopt;
   Diagnosis d;
-  d.id = "brk_trim_churn";
   d.severity = "warning";
   d.summary = fmt::format("brk trim churn: heap top given back {} times ({} in all) and grown again {} "
                           "times; {} brk calls",
@@ -396,16 +401,15 @@ void brk_trim_churn(const Report& r, std::vector<Diagnosis>& out) {
                 {"grows", double(b.grows)},
                 {"cycles", double(b.cycles)},
                 {"bytes_trimmed", double(b.bytes_trimmed)}};
-  out.push_back(std::move(d));
+  return d;
 }
 
-void dropped_events(const Report& r, std::vector<Diagnosis>& out) {
+std::optional<Diagnosis> dropped_events(const Report& r, const std::vector<Diagnosis>&) {
   const DropStats& dr = r.drops;
-  if (dr.total() == 0) return;
+  if (dr.total() == 0) return std::nullopt;
   const uint64_t seen = r.trace.events + r.trace.syscall_records;
   const double share = ratio(dr.total(), seen + dr.total());
   Diagnosis d;
-  d.id = "dropped_events";
   d.severity = share >= kDropCriticalShare ? "critical" : "warning";
   d.summary = fmt::format("dropped events: {} allocator events lost ({} dropped, {} overwritten, {} torn), "
                           "{} kernel records lost; {} of all records",
@@ -420,27 +424,40 @@ void dropped_events(const Report& r, std::vector<Diagnosis>& out) {
                 {"ring_torn", double(dr.ring_torn)},
                 {"kernel_lost", double(dr.kernel_missing())},
                 {"share", share}};
-  out.push_back(std::move(d));
+  return d;
 }
 
 }  // namespace
 
+namespace {
+using Rule = std::optional<Diagnosis> (*)(const Report&, const std::vector<Diagnosis>& so_far);
+// In the order diagnose() reports them; a rule may consult the findings of
+// the rules before it (fired) to avoid reporting one cause twice.
+constexpr std::pair<const char*, Rule> kRules[] = {
+    {"lru_unreachable", lru_unreachable},     {"accounting_gap", accounting_gap},
+    {"stuck_slabs", stuck_slabs},             {"superslab_churn", superslab_churn},
+    {"large_block_churn", large_block_churn}, {"alignment_trim", alignment_trim},
+    {"foreign_mmap_churn", foreign_mmap_churn}, {"brk_trim_churn", brk_trim_churn},
+    {"dropped_events", dropped_events}};
+}  // namespace
+
 const std::vector<std::string>& diagnosis_ids() {
-  static const std::vector<std::string> ids = {
-      "lru_unreachable",    "accounting_gap", "stuck_slabs",
-      "superslab_churn",    "large_block_churn", "alignment_trim",
-      "foreign_mmap_churn", "brk_trim_churn", "dropped_events"};
+  static const std::vector<std::string> ids = [] {
+    std::vector<std::string> v;
+    for (const auto& [id, rule] : kRules) v.emplace_back(id);
+    return v;
+  }();
   return ids;
 }
 
 std::vector<Diagnosis> diagnose(const Report& r) {
-  // Rules run in id order; a later rule may consult the earlier findings
-  // (fired) to avoid reporting one cause twice.
   std::vector<Diagnosis> out;
-  using Rule = void (*)(const Report&, std::vector<Diagnosis>&);
-  for (Rule rule : {lru_unreachable, accounting_gap, stuck_slabs, superslab_churn, large_block_churn,
-                    alignment_trim, foreign_mmap_churn, brk_trim_churn, dropped_events})
-    rule(r, out);
+  for (const auto& [id, rule] : kRules) {
+    if (std::optional<Diagnosis> d = rule(r, out)) {
+      d->id = id;
+      out.push_back(std::move(*d));
+    }
+  }
   return out;
 }
 
