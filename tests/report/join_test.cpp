@@ -20,31 +20,13 @@ struct Collect : JoinSink {
   void on_allocator_only(uint32_t, const hk_event& e) override { allocator_only.push_back(e); }
 };
 
+// The join's tests place each record at an exact time: a syscall takes 100 ns.
 hk_sys_record sys(uint64_t seq, uint32_t tid, uint32_t nr, uint64_t a0, uint64_t a1, int64_t ret, uint64_t t) {
-  hk_sys_record r{};
-  r.seq = seq;
-  r.enter_ns = t;
-  r.exit_ns = t + 100;
-  r.pid = 1;
-  r.tid = tid;
-  r.kind = HK_SYS_CALL;
-  r.nr = nr;
-  r.args[0] = a0;
-  r.args[1] = a1;
-  r.ret = ret;
-  return r;
+  return hk::synth::syscall_record(seq, 1, tid, nr, a0, a1, ret, t, t + 100);
 }
 
 hk_event ev(uint16_t type, uint32_t tid, uint64_t addr, uint64_t len, uint64_t a, uint64_t t) {
-  hk_event e{};
-  e.ts_ns = t;
-  e.tid = tid;
-  e.type = type;
-  e.reason = HK_OS_SUPERSLAB;
-  e.addr = addr;
-  e.len = len;
-  e.a = a;
-  return e;
+  return hk::synth::allocator_event(t, type, tid, 0, HK_OS_SUPERSLAB, addr, len, a);
 }
 
 }  // namespace

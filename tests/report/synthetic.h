@@ -19,6 +19,40 @@
 
 namespace hk::synth {
 
+// One allocator event and one memory syscall record as the preload and the
+// probe write them; the Stream and tests that need exact times build on these.
+inline hk_event allocator_event(uint64_t ts_ns, uint16_t type, uint32_t tid, uint8_t cls, uint8_t reason,
+                                uint64_t addr, uint64_t len, uint64_t a, uint64_t b = 0, uint64_t c = 0) {
+  hk_event e{};
+  e.ts_ns = ts_ns;
+  e.tid = tid;
+  e.type = type;
+  e.cls = cls;
+  e.reason = reason;
+  e.addr = addr;
+  e.len = len;
+  e.a = a;
+  e.b = b;
+  e.c = c;
+  return e;
+}
+
+inline hk_sys_record syscall_record(uint64_t seq, uint32_t pid, uint32_t tid, uint32_t nr, uint64_t a0,
+                                    uint64_t a1, int64_t ret, uint64_t enter_ns, uint64_t exit_ns) {
+  hk_sys_record r{};
+  r.seq = seq;
+  r.enter_ns = enter_ns;
+  r.exit_ns = exit_ns;
+  r.pid = pid;
+  r.tid = tid;
+  r.kind = HK_SYS_CALL;
+  r.nr = nr;
+  r.args[0] = a0;
+  r.args[1] = a1;
+  r.ret = ret;
+  return r;
+}
+
 class Stream {
  public:
   using Sink = std::function<void(uint32_t pid, std::span<const hk_event>, std::span<const hk_sys_record>)>;
@@ -36,35 +70,15 @@ class Stream {
 
   void event(uint16_t type, uint32_t tid, uint8_t cls = HK_CLASS_NONE, uint8_t reason = 0, uint64_t addr = 0,
              uint64_t len = 0, uint64_t a = 0, uint64_t b = 0, uint64_t c = 0) {
-    hk_event e{};
-    e.ts_ns = tick();
-    e.tid = tid;
-    e.type = type;
-    e.cls = cls;
-    e.reason = reason;
-    e.addr = addr;
-    e.len = len;
-    e.a = a;
-    e.b = b;
-    e.c = c;
-    events_.push_back(e);
+    events_.push_back(allocator_event(tick(), type, tid, cls, reason, addr, len, a, b, c));
     ++total_events_;
   }
 
   void syscall(uint32_t tid, uint32_t nr, uint64_t a0, uint64_t a1, int64_t ret, uint64_t caller = 0,
                uint64_t latency_ns = 500) {
-    hk_sys_record r{};
-    r.seq = seq_++;
-    r.enter_ns = tick();
-    r.exit_ns = r.enter_ns + latency_ns;
+    const uint64_t enter = tick();
+    hk_sys_record r = syscall_record(seq_++, pid_, tid, nr, a0, a1, ret, enter, enter + latency_ns);
     now_ = r.exit_ns;
-    r.pid = pid_;
-    r.tid = tid;
-    r.kind = HK_SYS_CALL;
-    r.nr = nr;
-    r.args[0] = a0;
-    r.args[1] = a1;
-    r.ret = ret;
     r.caller = caller;
     r.stack_id = -1;
     sys_.push_back(r);
