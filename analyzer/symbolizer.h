@@ -4,9 +4,16 @@
 // Contract: used by the analysis on one thread, after the trace is read.
 // The traced processes are usually gone by report time, so their memory
 // layout must come from the trace: the recorder stores each process's
-// /proc/<pid>/maps text under the META key "maps.<pid>". Without it an
-// address stays a raw number and has_layout() says so; a file that moved or
-// changed since the recording gives a wrong or no name, never a crash.
+// layout under the META key "maps.<pid>". That text holds only the
+// file-backed lines of /proc/<pid>/maps (MapsSampler drops anonymous
+// mappings: they name no code), so an address in anonymous memory (JIT code)
+// gets no name. The recorder writes a new maps.<pid> each time the layout
+// changes, and a later META value replaces an earlier one, so the last
+// layout per pid wins: an address recorded before an exec, dlopen or
+// dlclose is named against the final layout, and may be named wrongly or not
+// at all. Without any layout an address stays a raw number and has_layout()
+// says so; a file that moved or changed since the recording gives a wrong or
+// no name, never a crash.
 #pragma once
 
 #include "trace_file.h"
