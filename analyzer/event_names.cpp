@@ -38,14 +38,14 @@ constexpr std::array<TypeRow, HK_EV_TYPE_COUNT> kTypes{{
     {"lru_pop_miss", kLru},
     {"lru_evict", kLru},
     {"drain", {"", "", "blocks_returned", "slabs_emptied", "frees_since_drain"}},
-    {"remote_free_batch", {"addr", "", "blocks", "", ""}},
+    {"remote_free_batch", {"addr", "", "blocks", "runs", "slabs_emptied"}},
     {"large_map", kLarge},
     {"large_unmap", kLarge},
     {"large_reuse", kLarge},
     {"thread_start", kThread},
     {"thread_exit", kThread},
     {"fork", {"child_pid", "", "parent_pid", "", ""}},
-    {"exec", {"pid", "", "", "", ""}},
+    {"exec", {"pid", "", "previous_ring_start_ns", "", ""}},
     {"snapshot", {"", "block_size", "used", "parked", "live"}},
 }};
 

@@ -130,11 +130,16 @@ uint64_t return_chain(ThreadHeap* h, void* p, Tally& t) {
   return t.blocks - before;
 }
 
-// The owner collects what other threads freed into its slabs: one
-// REMOTE_FREE_BATCH per run of blocks from the same slab.
+// The owner collects what other threads freed into its slabs, one run of
+// same-slab blocks at a time, and logs the whole collection as one
+// REMOTE_FREE_BATCH: a consumer freeing mixed sizes makes runs of about one
+// block, and an event per run would cost more than the frees themselves.
 void collect_inbox(ThreadHeap* h) {
   void* p = h->inbox.exchange(nullptr, std::memory_order_acquire);
+  if (!p) return;
   Tally t;
+  uint64_t runs = 0, first_base = 0;
+  unsigned batch_cls = HK_CLASS_NONE;
   while (p) {
     Slab* s = slab_of(p);
     if (s->owner.load(std::memory_order_acquire) != h) {
@@ -146,16 +151,22 @@ void collect_inbox(ThreadHeap* h) {
     }
     // Read before the run goes back: its last block may release the slab
     // and unmap its SuperSlab.
-    const uint64_t base = addr(slab_base(s));
     const unsigned cls = s->cls;
+    if (runs++ == 0) {
+      first_base = addr(slab_base(s));
+      batch_cls = cls;
+    } else if (cls != batch_cls) {
+      batch_cls = HK_CLASS_NONE;
+    }
     const uint64_t before = t.blocks;
     p = return_run(h, p, t);
-    const uint64_t n = t.blocks - before;
-    bump(g_stats.remote_batches);
-    bump(g_stats.remote_blocks_collected, n);
-    drop(g_stats.class_used[cls], n);
-    emit(HK_EV_REMOTE_FREE_BATCH, uint8_t(cls), 0, base, kSlabSize, n);
+    drop(g_stats.class_used[cls], t.blocks - before);
   }
+  if (!runs) return;
+  bump(g_stats.remote_batches);
+  bump(g_stats.remote_blocks_collected, t.blocks);
+  emit(HK_EV_REMOTE_FREE_BATCH, uint8_t(batch_cls), 0, first_base, kSlabSize, t.blocks, runs,
+       t.emptied);
 }
 
 // Unlinks and returns everything below the first `keep` blocks of b.
@@ -508,14 +519,23 @@ uint64_t total_parked() {
   return n;
 }
 
+// One pass over the thread heaps under one lock for every class: a drain
+// logs a whole snapshot set, and a lock per class was most of its cost.
 void emit_snapshots() {
   if (!g_ring) return;
+  uint64_t parked[kNumClasses];
+  for (unsigned c = 0; c < kNumClasses; ++c) parked[c] = load(g_global_bins[c].count);
+  {
+    Guard g(g_heaps_lock);
+    for (ThreadHeap* h = g_live; h; h = h->next)
+      for (unsigned c = 0; c < kNumClasses; ++c)
+        parked[c] += load(h->bins[c].count) + load(h->cls[c].spill_count);
+  }
   for (unsigned c = 0; c < kNumClasses; ++c) {
     const uint64_t used = g_stats.class_used[c].load(std::memory_order_relaxed);
-    const uint64_t parked = parked_in_class(c);
-    if (!used && !parked) continue;
-    emit(HK_EV_SNAPSHOT, uint8_t(c), 0, 0, class_size(c), used, parked,
-         used > parked ? used - parked : 0);
+    if (!used && !parked[c]) continue;
+    emit(HK_EV_SNAPSHOT, uint8_t(c), 0, 0, class_size(c), used, parked[c],
+         used > parked[c] ? used - parked[c] : 0);
   }
 }
 

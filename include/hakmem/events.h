@@ -63,8 +63,11 @@ enum hk_event_type {
    * a=blocks returned to slabs, b=slabs that became empty, c=frees since the
    * previous drain on this thread. reason=hk_drain_reason. */
   HK_EV_DRAIN = 14,
-  /* The owner collected blocks freed by other threads. cls=class,
-   * addr=slab base, a=blocks collected. */
+  /* The owner collected blocks freed by other threads: one record per
+   * collection of its inbox. cls=the class when every block was of one
+   * class, else HK_CLASS_NONE; addr=the first slab's base, len=slab size,
+   * a=blocks collected, b=runs (groups of blocks of one slab),
+   * c=slabs that became empty. */
   HK_EV_REMOTE_FREE_BATCH = 15,
 
   /* Large blocks (above the small classes, mapped on their own).
@@ -78,7 +81,9 @@ enum hk_event_type {
    * the event. FORK: addr=the child's pid, a=the parent's pid, in both rings:
    * the child files it in the parent's ring right after fork (so its tid is
    * the child's; the parent cannot learn the child's pid in its atfork
-   * handler), and it is the first record of the child's own ring. */
+   * handler), and it is the first record of the child's own ring.
+   * EXEC: the first record of an exec'd image's ring, a=the start time
+   * (ns) of the ring its pid had before the exec. */
   HK_EV_THREAD_START = 19,
   HK_EV_THREAD_EXIT = 20,
   HK_EV_FORK = 21,
