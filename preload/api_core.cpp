@@ -86,13 +86,19 @@ int owns_live(const void* p) {
       if (q == p) return true;
     return false;
   };
+  // Another thread's slab: its freelist and cache cannot be looked into.
+  auto carved_by_other = [&] { return block_index(s, p) < s->carved; };
   ThreadHeap* owner = s->owner.load(std::memory_order_acquire);
   if (owner == t_tc.heap) {
     if (block_index(s, p) >= s->carved) return 0;
     return !on_freelist() && !parked_by_current_thread(p, s->cls);
   }
-  if (owner != kUnowned) return block_index(s, p) < s->carved;  // another thread's slab: cannot look inside
+  if (owner != kUnowned) return carved_by_other();
   Guard g(g_pool_lock);
+  // A thread may have adopted the orphan between the load above and this
+  // lock (adoption holds it): the slab is then active, live blocks and all,
+  // and only its new owner may read its freelist.
+  if (s->owner.load(std::memory_order_relaxed) != kUnowned) return carved_by_other();
   if (s->state != kSlabOrphan || block_index(s, p) >= s->carved) return 0;
   return !on_freelist();
 }

@@ -212,6 +212,40 @@ TEST(Remote, AnExitedThreadsSlabsAreOrphanedThenAdoptedOrReleased) {
   EXPECT_EQ(info(v[kN - 1]).slab_used, 0u);
 }
 
+// hakmem_owns on another thread's live block while its slab goes orphan ->
+// adopted -> orphan, over and over: an answer of 0 for a block nobody freed
+// is a false negative (hk_thread_stress's consumers met it when a producer
+// exited and another adopted its slab). Each short-lived thread adopts the
+// slab of the kept block (it has free blocks, and the new thread owns no slab
+// of that class), frees its own block and exits, orphaning the slab again.
+TEST(Remote, OwnsStaysTrueForALiveBlockWhileItsSlabIsAdopted) {
+  constexpr size_t kSize = 3000;  // a class nothing else in this process uses
+  constexpr int kRounds = 1000;
+  void* kept = nullptr;
+  in_thread([&] {
+    kept = opaque(malloc(kSize));
+    free(opaque(malloc(kSize)));  // back in the slab at exit: the orphan has a free block
+  });
+  ASSERT_EQ(info(kept).slab_state, HAKMEM_SLAB_ORPHAN);
+  const hakmem_stats before = stats();
+  std::atomic<bool> stop{false};
+  std::atomic<long> checks{0}, misses{0};
+  std::thread checker([&] {
+    while (!stop.load(std::memory_order_relaxed)) {
+      if (hakmem_owns(kept) != 1) misses.fetch_add(1, std::memory_order_relaxed);
+      checks.fetch_add(1, std::memory_order_relaxed);
+    }
+  });
+  for (int i = 0; i < kRounds && misses.load() == 0; ++i)
+    in_thread([] { free(opaque(malloc(kSize))); });
+  stop = true;
+  checker.join();
+  EXPECT_EQ(misses.load(), 0) << "hakmem_owns said 0 for a live block, " << checks.load()
+                              << " checks";
+  EXPECT_GE(stats().slabs_adopted, before.slabs_adopted + 1) << "the slab was never adopted";
+  free(kept);
+}
+
 TEST(LruOff, AnEmptySuperSlabIsUnmappedAtOnce) {
   ASSERT_EQ(stats().lru_cap, 0u);
   const hakmem_stats before = stats();
