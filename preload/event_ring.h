@@ -38,6 +38,9 @@ void ring_set_config(uint64_t drain_interval, uint64_t lru_cap, uint64_t sll_cap
 void ring_emit_slow(uint16_t type, uint8_t cls, uint8_t reason, uint64_t addr,
                     uint64_t len, uint64_t a, uint64_t b, uint64_t c);
 
+// An address as an event field.
+inline uint64_t addr(const void* p) { return uint64_t(reinterpret_cast<uintptr_t>(p)); }
+
 inline void emit(uint16_t type, uint8_t cls = HK_CLASS_NONE, uint8_t reason = 0,
                  uint64_t addr = 0, uint64_t len = 0, uint64_t a = 0,
                  uint64_t b = 0, uint64_t c = 0) {

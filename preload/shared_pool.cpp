@@ -3,6 +3,7 @@
 #include "config.h"
 #include "event_ring.h"
 #include "line_writer.h"
+#include "lru_cache.h"
 #include "os_memory.h"
 #include "registry.h"
 #include "size_classes.h"
@@ -16,13 +17,7 @@ namespace {
 
 // All below: guarded by g_pool_lock.
 SuperSlab* g_partial_ss;  // SuperSlabs with both active and free slabs
-SuperSlab* g_lru_head;    // most recently pushed
-SuperSlab* g_lru_tail;    // next to evict
-uint32_t g_lru_len;
-char* g_next_hint;        // where the next SuperSlab would land aligned
 Slab* g_orphans[kNumClasses];
-
-uint64_t addr(const void* p) { return uint64_t(reinterpret_cast<uintptr_t>(p)); }
 
 template <typename T>
 void list_push(T*& head, T* n) {
@@ -39,107 +34,15 @@ void list_remove(T*& head, T* n) {
   n->prev = n->next = nullptr;
 }
 
-void lru_remove(SuperSlab* ss) {
-  if (ss->prev) ss->prev->next = ss->next;
-  else g_lru_head = ss->next;
-  if (ss->next) ss->next->prev = ss->prev;
-  else g_lru_tail = ss->prev;
-  ss->prev = ss->next = nullptr;
-  ss->where = kSsNowhere;
-  --g_lru_len;
-  g_stats.lru_len.store(g_lru_len, std::memory_order_relaxed);
-}
-
-// One syscall when the slot just below the previous SuperSlab is free (the
-// kernel hands out addresses top-down), else map twice the size and trim.
-SuperSlab* ss_map_new() {
-  char* p = nullptr;
-  if (g_next_hint) p = static_cast<char*>(os_map_at(g_next_hint, kSsSize, HK_OS_SUPERSLAB));
-  if (!p) {
-    const size_t len = 2 * kSsSize;
-    char* raw = static_cast<char*>(os_map(len, HK_OS_SUPERSLAB));
-    if (!raw) return nullptr;
-    p = reinterpret_cast<char*>((reinterpret_cast<uintptr_t>(raw) + kSsSize - 1) & ~(kSsSize - 1));
-    if (p > raw) os_unmap(raw, size_t(p - raw), HK_OS_ALIGN_TRIM);
-    if (raw + len > p + kSsSize) os_unmap(p + kSsSize, size_t(raw + len - (p + kSsSize)), HK_OS_ALIGN_TRIM);
-  }
-  const uintptr_t a = reinterpret_cast<uintptr_t>(p);
-  g_next_hint = a > 2 * kSsSize ? p - kSsSize : nullptr;
-  if ((a >> kSsShift) >= kRegEntries) {
-    // Outside the registry's reach (only with 5-level paging hints): unusable.
-    os_unmap(p, kSsSize, HK_OS_SUPERSLAB);
-    return nullptr;
-  }
-  auto* ss = reinterpret_cast<SuperSlab*>(p);
-  ss->magic = kSsMagic;
-  ss->free_mask = kDataSlabMask;
-  for (unsigned i = 0; i < kSlabsPerSs; ++i) {
-    ss->slabs[i].idx = uint8_t(i);
-    ss->slabs[i].cls = uint8_t(HK_CLASS_NONE);
-    ss->slabs[i].owner.store(kUnowned, std::memory_order_relaxed);
-  }
-  registry_set_superslab(ss, true);
-  bump(g_stats.ss_maps);
-  bump(g_stats.ss_mapped);
-  emit(HK_EV_SS_MAP, HK_CLASS_NONE, HK_SS_NEW, a, kSsSize, g_stats.ss_mapped.load());
-  return ss;
-}
-
-void ss_unmap(SuperSlab* ss, hk_ss_reason reason) {
-  registry_set_superslab(ss, false);
-  drop(g_stats.ss_mapped);
-  bump(g_stats.ss_unmaps);
-  os_unmap(ss, kSsSize, HK_OS_SUPERSLAB);
-  emit(HK_EV_SS_UNMAP, HK_CLASS_NONE, uint8_t(reason), addr(ss), kSsSize,
-       g_stats.ss_mapped.load());
-}
-
 // The seed's superslab_free(): a SuperSlab with no active slabs goes to the
 // LRU instead of back to the kernel.
 void ss_free(SuperSlab* ss) {
   if (g_cfg.free_debug)
     Line().s("[SS_FREE] ss=").p(ss).s(g_cfg.lru_cap ? " -> lru" : " -> munmap (lru cap 0)").end();
-  if (g_cfg.lru_cap == 0) {
-    ss_unmap(ss, HK_SS_LRU_OFF);
-    return;
-  }
-  if (g_lru_len >= g_cfg.lru_cap) {
-    SuperSlab* victim = g_lru_tail;
-    lru_remove(victim);
-    bump(g_stats.lru_evictions);
-    if (g_cfg.lru_debug)
-      Line().s("[LRU_EVICT] ss=").p(victim).s(" cache=").u(g_lru_len).s("/").u(g_cfg.lru_cap).end();
-    emit(HK_EV_LRU_EVICT, HK_CLASS_NONE, 0, addr(victim), kSsSize, g_lru_len, g_cfg.lru_cap);
-    ss_unmap(victim, HK_SS_EVICT);
-  }
-  ss->prev = nullptr;
-  ss->next = g_lru_head;
-  if (g_lru_head) g_lru_head->prev = ss;
-  else g_lru_tail = ss;
-  g_lru_head = ss;
-  ss->where = kSsLru;
-  ++g_lru_len;
-  g_stats.lru_len.store(g_lru_len, std::memory_order_relaxed);
-  bump(g_stats.lru_pushes);
-  if (g_cfg.lru_debug)
-    Line().s("[LRU_PUSH] ss=").p(ss).s(" cache=").u(g_lru_len).s("/").u(g_cfg.lru_cap).end();
-  emit(HK_EV_LRU_PUSH, HK_CLASS_NONE, 0, addr(ss), kSsSize, g_lru_len, g_cfg.lru_cap);
-}
-
-// The seed's hak_ss_lru_pop(): consulted before any new mmap.
-SuperSlab* lru_pop(unsigned cls) {
-  SuperSlab* ss = g_lru_head;
-  if (!ss) {
-    bump(g_stats.lru_pop_misses);
-    if (g_cfg.lru_debug) Line().s("[LRU_POP] class=").u(cls).s(" (miss)").end();
-    emit(HK_EV_LRU_POP_MISS, uint8_t(cls), 0, 0, kSsSize, 0, g_cfg.lru_cap);
-    return nullptr;
-  }
-  lru_remove(ss);
-  bump(g_stats.lru_pop_hits);
-  if (g_cfg.lru_debug) Line().s("[LRU_POP] class=").u(cls).s(" (hit) ss=").p(ss).end();
-  emit(HK_EV_LRU_POP_HIT, uint8_t(cls), 0, addr(ss), kSsSize, g_lru_len, g_cfg.lru_cap);
-  return ss;
+  if (g_cfg.lru_cap == 0)
+    superslab_unmap(ss, HK_SS_LRU_OFF);
+  else
+    lru_push(ss);
 }
 
 // A slab's used count reached 0: SLAB_EMPTY event, counters, and the
@@ -200,7 +103,7 @@ Slab* pool_acquire_slab(ThreadHeap* h, unsigned cls) {
   SuperSlab* ss = g_partial_ss;
   if (!ss) {
     ss = lru_pop(cls);
-    if (!ss) ss = ss_map_new();
+    if (!ss) ss = superslab_map();
     if (!ss) return nullptr;
     list_push(g_partial_ss, ss);
     ss->where = kSsPartial;
@@ -265,13 +168,7 @@ bool pool_free_unowned(Slab* s, void* p) {
 
 size_t pool_trim() {
   Guard g(g_pool_lock);
-  size_t bytes = 0;
-  while (SuperSlab* ss = g_lru_tail) {
-    lru_remove(ss);
-    ss_unmap(ss, HK_SS_TRIM);
-    bytes += kSsSize;
-  }
-  return bytes;
+  return lru_trim();
 }
 
 }  // namespace hk

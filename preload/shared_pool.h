@@ -1,4 +1,5 @@
-// The shared pool of slabs, and the LRU cache of empty SuperSlabs behind it.
+// The shared pool of slabs, with the LRU cache of empty SuperSlabs
+// (lru_cache.h) behind it.
 //
 // Contract: every function here takes the pool lock itself (the *_locked
 // variants expect it held). A thread heap acquires a slab for a size class:

@@ -19,6 +19,8 @@
 
 #include <atomic>
 
+#include <hakmem/events.h>
+
 namespace hk {
 
 constexpr unsigned kSsShift = 21;
@@ -102,5 +104,11 @@ inline uint32_t block_index(const Slab* s, const void* p) {
   const uint32_t idx = uint32_t((uint64_t(off) * s->recip) >> 32);
   return idx * s->bsize == off ? idx : UINT32_MAX;
 }
+
+// Maps a new SuperSlab (aligned, registered) and logs SS_MAP; nullptr when
+// the OS refuses. Unmaps one and logs SS_UNMAP with the reason. Both are
+// slow paths called with g_pool_lock held (the placement hint is shared).
+SuperSlab* superslab_map();
+void superslab_unmap(SuperSlab* ss, hk_ss_reason reason);
 
 }  // namespace hk

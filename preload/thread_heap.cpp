@@ -57,7 +57,6 @@ Bin g_global_bins[kNumClasses];
 
 std::atomic<uint64_t> g_last_snapshot_ns;
 
-uint64_t addr(const void* p) { return uint64_t(reinterpret_cast<uintptr_t>(p)); }
 uint32_t load(const std::atomic<uint32_t>& a) { return a.load(std::memory_order_relaxed); }
 void store(std::atomic<uint32_t>& a, uint32_t v) { a.store(v, std::memory_order_relaxed); }
 
