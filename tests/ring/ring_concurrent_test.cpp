@@ -7,7 +7,6 @@
 
 #include <gtest/gtest.h>
 
-#include <thread>
 #include <vector>
 
 namespace {
@@ -19,18 +18,7 @@ constexpr int kThreads = 8;
 constexpr uint64_t kPerThread = 40000;
 constexpr uint64_t kMarker = 0xC0FFEE;
 
-int write_from_threads(hk::test::Gate* gate) {
-  if (!hk::g_ring) return 3;
-  if (gate) gate->wait();
-  std::vector<std::thread> ts;
-  for (int t = 0; t < kThreads; t++)
-    ts.emplace_back([t] {
-      for (uint64_t i = 0; i < kPerThread; i++)
-        hk::emit(HK_EV_SNAPSHOT, uint8_t(t), 0, 0, 0, i, kMarker, 0);
-    });
-  for (auto& th : ts) th.join();
-  return 0;
-}
+const hk::test::WriterLoad kLoad{kThreads, kPerThread, HK_EV_SNAPSHOT, kMarker};
 
 struct Outcome {
   std::vector<hk_event> events;
@@ -41,7 +29,7 @@ Outcome run(const std::string& mode, const std::string& size) {
   TempDir dir;
   hk::test::Gate gate;
   const pid_t pid = hk::test::spawn_writer(RingEnv{dir.prefix(), size, mode},
-                                           [&] { return write_from_threads(&gate); });
+                                           [&] { return hk::test::write_from_threads(kLoad, &gate); });
   auto files = hk::test::wait_for_rings(dir, 1);
   EXPECT_EQ(files.size(), 1u);
   hk::analyze::RingReader r(files.at(0));

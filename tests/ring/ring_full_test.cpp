@@ -8,7 +8,6 @@
 #include <gtest/gtest.h>
 
 #include <set>
-#include <thread>
 #include <vector>
 
 #include <unistd.h>
@@ -24,20 +23,7 @@ constexpr uint64_t kMarker = 0xF011;
 
 // With a gate, the writers also pause now and then, so that a reader polling
 // every millisecond frees room many times while they run.
-int write_from_threads(hk::test::Gate* gate) {
-  if (!hk::g_ring) return 3;
-  if (gate) gate->wait();
-  std::vector<std::thread> ts;
-  for (int t = 0; t < kThreads; t++)
-    ts.emplace_back([t, paced = gate != nullptr] {
-      for (uint64_t i = 0; i < kPerThread; i++) {
-        hk::emit(HK_EV_DRAIN, uint8_t(t), 0, 0, 0, i, kMarker, 0);
-        if (paced && i % 256 == 255) usleep(100);
-      }
-    });
-  for (auto& th : ts) th.join();
-  return 0;
-}
+const hk::test::WriterLoad kLoad{kThreads, kPerThread, HK_EV_DRAIN, kMarker, 256};
 
 uint64_t count_unique(const std::vector<hk_event>& evs) {
   std::set<std::pair<uint32_t, uint64_t>> seen;
@@ -54,7 +40,7 @@ TEST(RingFull, NoReaderWritersFinishAndDropsAreExact) {
   TempDir dir;
   const auto start = std::chrono::steady_clock::now();
   const pid_t pid = hk::test::spawn_writer(RingEnv{dir.prefix(), "4K", "stream"},
-                                           [] { return write_from_threads(nullptr); });
+                                           [] { return hk::test::write_from_threads(kLoad, nullptr); });
   ASSERT_EQ(hk::test::wait_child(pid), 0);
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
   auto files = dir.files();
@@ -75,7 +61,7 @@ TEST(RingFull, SlowReaderDropsAreExact) {
   TempDir dir;
   hk::test::Gate gate;
   const pid_t pid = hk::test::spawn_writer(RingEnv{dir.prefix(), "4K", "stream"},
-                                           [&] { return write_from_threads(&gate); });
+                                           [&] { return hk::test::write_from_threads(kLoad, &gate); });
   auto files = hk::test::wait_for_rings(dir, 1);
   ASSERT_EQ(files.size(), 1u);
   hk::analyze::RingReader r(files[0]);

@@ -127,4 +127,20 @@ Seq sequences(const std::vector<hk_event>& evs, uint16_t type, uint64_t marker) 
   return s;
 }
 
+int write_from_threads(const WriterLoad& load, Gate* gate) {
+  if (!hk::g_ring) return 3;
+  if (gate) gate->wait();
+  const bool paced = gate && load.pause_every;
+  std::vector<std::thread> ts;
+  for (int t = 0; t < load.threads; t++)
+    ts.emplace_back([t, paced, &load] {
+      for (uint64_t i = 0; i < load.per_thread; i++) {
+        hk::emit(load.type, uint8_t(t), 0, 0, 0, i, load.marker, 0);
+        if (paced && i % load.pause_every == load.pause_every - 1) usleep(100);
+      }
+    });
+  for (auto& th : ts) th.join();
+  return 0;
+}
+
 }  // namespace hk::test

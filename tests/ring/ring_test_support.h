@@ -55,6 +55,23 @@ class Gate {
 // exit status is 0 unless body returns non-zero or throws.
 pid_t spawn_writer(const RingEnv& env, const std::function<int()>& body);
 
+// What write_from_threads() emits: `threads` writer threads, each emitting
+// `per_thread` records of `type` with cls = thread, a = sequence number and
+// b = `marker`. With pause_every > 0 (and a gate) a writer sleeps 100 us
+// every pause_every records, so that a polling reader frees room many times
+// while they run.
+struct WriterLoad {
+  int threads;
+  uint64_t per_thread;
+  uint16_t type;
+  uint64_t marker;
+  uint64_t pause_every = 0;
+};
+
+// Body for spawn_writer(): waits on `gate` (if any), then runs `load`.
+// Returns 3 when the child has no ring.
+int write_from_threads(const WriterLoad& load, Gate* gate);
+
 // Waits for the child and returns its exit status (or 128 + signal).
 int wait_child(pid_t pid);
 
