@@ -16,9 +16,10 @@ uint64_t get(const std::atomic<uint64_t>& c) { return c.load(std::memory_order_r
 
 void print_stats() {
   const Counters& s = g_stats;
-  uint64_t used = 0;
-  for (unsigned c = 0; c < kNumClasses; ++c) used += get(s.class_used[c]);
-  const uint64_t parked = total_parked();
+  uint64_t per_class[kNumClasses];
+  parked_by_class(per_class);
+  uint64_t used = 0, parked = 0;
+  for (unsigned c = 0; c < kNumClasses; ++c) used += get(s.class_used[c]), parked += per_class[c];
   Line().s("[hakmem] pid=").u(uint64_t(getpid())).s(" config: drain_interval=").u(g_cfg.drain_interval)
       .s(" lru_cap=").u(g_cfg.lru_cap).s(" large_cache_cap=").u(g_cfg.large_cache_cap).end();
   Line().s("[hakmem] superslab: maps=").u(get(s.ss_maps)).s(" unmaps=").u(get(s.ss_unmaps))

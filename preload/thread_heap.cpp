@@ -504,32 +504,20 @@ void collect_global_inbox() {
   collect_inbox(&g_global_heap);
 }
 
-uint64_t parked_in_class(unsigned cls) {
-  uint64_t n = load(g_global_bins[cls].count);
-  Guard g(g_heaps_lock);
-  for (ThreadHeap* h = g_live; h; h = h->next)
-    n += load(h->bins[cls].count) + load(h->cls[cls].spill_count);
-  return n;
-}
-
-uint64_t total_parked() {
-  uint64_t n = 0;
-  for (unsigned c = 0; c < kNumClasses; ++c) n += parked_in_class(c);
-  return n;
-}
-
 // One pass over the thread heaps under one lock for every class: a drain
 // logs a whole snapshot set, and a lock per class was most of its cost.
+void parked_by_class(uint64_t (&parked)[kNumClasses]) {
+  for (unsigned c = 0; c < kNumClasses; ++c) parked[c] = load(g_global_bins[c].count);
+  Guard g(g_heaps_lock);
+  for (ThreadHeap* h = g_live; h; h = h->next)
+    for (unsigned c = 0; c < kNumClasses; ++c)
+      parked[c] += load(h->bins[c].count) + load(h->cls[c].spill_count);
+}
+
 void emit_snapshots() {
   if (!g_ring) return;
   uint64_t parked[kNumClasses];
-  for (unsigned c = 0; c < kNumClasses; ++c) parked[c] = load(g_global_bins[c].count);
-  {
-    Guard g(g_heaps_lock);
-    for (ThreadHeap* h = g_live; h; h = h->next)
-      for (unsigned c = 0; c < kNumClasses; ++c)
-        parked[c] += load(h->bins[c].count) + load(h->cls[c].spill_count);
-  }
+  parked_by_class(parked);
   for (unsigned c = 0; c < kNumClasses; ++c) {
     const uint64_t used = g_stats.class_used[c].load(std::memory_order_relaxed);
     if (!used && !parked[c]) continue;

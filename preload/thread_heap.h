@@ -91,9 +91,9 @@ void drain_current_thread(hk_drain_reason reason);
 // in its inbox; collect them.
 void collect_global_inbox();
 
-// Any thread: blocks parked in all thread caches, per class or in total.
-uint64_t parked_in_class(unsigned cls);
-uint64_t total_parked();
+// Any thread: blocks parked in all thread caches, per class (read racily,
+// under the heap-list lock).
+void parked_by_class(uint64_t (&parked)[kNumClasses]);
 // Any thread: one HK_EV_SNAPSHOT per active class (only when a ring is open).
 void emit_snapshots();
 
