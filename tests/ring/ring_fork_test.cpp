@@ -152,8 +152,13 @@ TEST(RingFork, ExecGetsItsOwnRing) {
     EXPECT_EQ(count_marker(evs, kBefore), size_t(kRecords));
     EXPECT_FALSE(old_ring.writer_exited_cleanly());
     // The new image's first record says it replaced the old one.
+    // The header is published before the first record is appended: poll
+    // until it is there (the new image waits on its stdin meanwhile).
     std::vector<hk_event> fresh;
-    new_ring.poll(fresh);
+    for (int i = 0; i < 5000 && fresh.empty(); i++) {
+      new_ring.poll(fresh);
+      if (fresh.empty()) usleep(1000);
+    }
     ASSERT_FALSE(fresh.empty());
     EXPECT_EQ(fresh.front().type, HK_EV_EXEC);
     EXPECT_EQ(fresh.front().addr, uint64_t(pid));
