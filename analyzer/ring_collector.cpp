@@ -1,6 +1,8 @@
 // RingCollector: ring discovery, draining and retirement. See ring_collector.h.
 #include "ring_collector.h"
 
+#include <algorithm>
+
 #include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -93,10 +95,13 @@ void RingCollector::flush(RingSink& sink, Ring& r) {
 
 size_t RingCollector::poll(RingSink& sink, uint64_t now_ns) {
   size_t total = 0;
+  fullest_share_ = 0;
   for (auto it = rings_.begin(); it != rings_.end();) {
     Ring& r = *it->second;
     try {
-      total += r.reader.poll(r.pending);
+      const size_t n = r.reader.poll(r.pending);
+      total += n;
+      fullest_share_ = std::max(fullest_share_, double(n) / double(r.reader.info().capacity));
     } catch (const RingError& e) {
       // A corrupt ring cannot be trusted further; keep what it gave so far.
       sink.ring_refused(dir_ + "/" + r.name, e.what());

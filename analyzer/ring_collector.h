@@ -50,6 +50,10 @@ class RingCollector {
   void scan(RingSink& sink, uint64_t now_ns);
   // Returns the number of records read.
   size_t poll(RingSink& sink, uint64_t now_ns);
+  // The largest share of a ring's capacity that the last poll() read from
+  // one ring: how close the busiest writer came to filling its ring since
+  // the poll before.
+  double fullest_share() const { return fullest_share_; }
   // Drains and closes rings whose writer is gone. Returns how many.
   size_t retire(RingSink& sink);
   // The recording is over: drain every ring, close it, and remove the files
@@ -73,6 +77,7 @@ class RingCollector {
   std::map<std::string, std::unique_ptr<Ring>> rings_;  // by file name
   std::map<std::string, uint64_t> pending_;  // unreadable yet: name -> first seen
   std::set<std::string> done_;               // retired or refused names
+  double fullest_share_ = 0;
 };
 
 }  // namespace hk::analyze
