@@ -199,6 +199,19 @@ void snapshot_if_due() {
     emit_snapshots();
 }
 
+// Unlinks and returns the first n blocks of b (it holds more than n).
+void* cut_sll_head(Bin& b, uint32_t n) {
+  void* first = b.head;
+  void* last = first;
+  for (uint32_t i = 1; i < n; ++i) last = *static_cast<void**>(last);
+  b.head = *static_cast<void**>(last);
+  *static_cast<void**>(last) = nullptr;
+  const uint32_t left = load(b.count) - n;
+  store(b.count, left);
+  if (b.low > left) b.low = uint16_t(left);
+  return first;
+}
+
 // The periodic drain returns about three quarters of each SLL's idle
 // blocks (those below its low-water mark, untouched all interval); blocks
 // in use since are hot and stay. Every other drain (thread exit, trim,
@@ -446,23 +459,26 @@ void free_overflow(void* p, Slab* s) {
   ThreadCache& tc = t_tc;
   ThreadHeap* h = tc.heap;
   Bin& b = tc.bins[s->cls];
-  const uint32_t before = load(b.count);
-  void* tail = cut_sll_after(b, b.cap / 2);
-  const uint32_t n = before - load(b.count);
+  // The most recently freed half goes: its blocks are still in cache, so
+  // walking and returning them is cheap, where the older half is cold (a
+  // fill/free-all phase touched megabytes since). tcmalloc releases from
+  // the same end for the same reason.
+  const uint32_t n = load(b.count) - b.cap / 2;
+  void* back = cut_sll_head(b, n);
   if (g_cfg.drain_interval) {
     Tally t;
-    return_chain(h, tail, t);
+    return_chain(h, back, t);
     drop(g_stats.class_used[s->cls], t.blocks);
     bump(g_stats.overflow_flushes);
     bump(g_stats.blocks_drained, t.blocks);
     emit(HK_EV_DRAIN, uint8_t(s->cls), HK_DRAIN_OVERFLOW, 0, 0, t.blocks, t.emptied,
          h->frees_since_drain + ticks_elapsed(tc));
-  } else if (tail) {
+  } else {
     ClassLists& L = h->cls[s->cls];
-    void* last = tail;
+    void* last = back;
     while (*static_cast<void**>(last)) last = *static_cast<void**>(last);
     *static_cast<void**>(last) = L.spill;
-    L.spill = tail;
+    L.spill = back;
     store(L.spill_count, load(L.spill_count) + n);
     bump(g_stats.blocks_spilled, n);
   }
