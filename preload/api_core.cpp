@@ -27,7 +27,9 @@ void* alloc_aligned(size_t align, size_t size) {
   if (align <= 16) return alloc(size);
   const size_t m = size > align ? size : align;
   // Every power of two up to kMaxSmall is a class, and its blocks sit at
-  // multiples of their size from a 64 KiB-aligned slab: naturally aligned.
+  // multiples of their size from a slab aligned to kSlabSize (>= kMaxSmall):
+  // naturally aligned.
+  static_assert(kSlabSize >= kMaxSmall, "every class fits a slab, aligned to its power of two");
   if (m <= kMaxSmall) return pop_or_refill(size_to_class(size_t(1) << (64 - __builtin_clzll(m - 1))));
   bool fresh;
   return large_alloc(size, align, &fresh);

@@ -79,7 +79,7 @@ void release_locked(Slab* s) {
   s->cls = uint8_t(HK_CLASS_NONE);
   s->freelist = nullptr;
   const bool was_full = ss->free_mask == 0;
-  ss->free_mask |= 1u << s->idx;
+  ss->free_mask |= uint64_t(1) << s->idx;
   --ss->active;
   bump(g_stats.slabs_released);
   emit(HK_EV_SLAB_RELEASE, uint8_t(cls), 0, addr(slab_base(s)), kSlabSize, s->idx,
@@ -108,8 +108,8 @@ Slab* pool_acquire_slab(ThreadHeap* h, unsigned cls) {
     list_push(g_partial_ss, ss);
     ss->where = kSsPartial;
   }
-  const unsigned idx = unsigned(__builtin_ctz(ss->free_mask));
-  ss->free_mask &= ~(1u << idx);
+  const unsigned idx = unsigned(__builtin_ctzll(ss->free_mask));
+  ss->free_mask &= ~(uint64_t(1) << idx);
   ++ss->active;
   if (ss->free_mask == 0) {
     list_remove(g_partial_ss, ss);

@@ -5,7 +5,7 @@
 # the result, so the diagnoses are covered where BPF is unavailable.
 #   make_data.sh BUILD_DIR
 set -eu
-BUILD=$1
+BUILD=$(cd "$1" && pwd)  # the loop cds into its examples/
 HERE=$(cd "$(dirname "$0")" && pwd)
 ANALYZE=$BUILD/analyzer/hakmem-analyze
 while IFS='|' read -r name env opts cmd expect; do
