@@ -260,6 +260,12 @@ void append(RingWriter* w, uint16_t type, uint8_t cls, uint8_t reason, uint64_t 
   uint64_t expect = busy;
   __atomic_compare_exchange_n(&slot->commit, &expect, HK_RING_COMMIT(t, HK_SLOT_COMMITTED),
                               false, __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+  // The next ticket's slot was last read by the recorder on another core: a
+  // locked CAS on it would wait for the line to come over. Fetching it for
+  // writing now, while the allocator goes on, hides that wait for the next
+  // record (usually this thread's): with a recorder attached, fill_free_all
+  // spent ~100 ns more per record without it.
+  __builtin_prefetch(&w->slots[(t + 1) & w->mask], 1, 3);
 }
 
 void emit_config(RingWriter* w) {
