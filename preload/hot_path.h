@@ -41,7 +41,7 @@ inline void* pop_or_refill(unsigned cls) {
   }
   uintptr_t* word = static_cast<uintptr_t*>(b->head);
   b->head = reinterpret_cast<void*>(word[0]);
-  b->count.store(n - 1, std::memory_order_relaxed);
+  b->count.store(uint16_t(n - 1), std::memory_order_relaxed);
   word[1] = 0;  // no longer parked: clear the double-free key
   return word;
 }
@@ -56,17 +56,20 @@ inline void* alloc(size_t size) {
 // slow path is a tail call, so the fast path needs no stack frame.
 inline void push_local(ThreadCache* tc, void* p, Slab* s, uintptr_t key) {
   uintptr_t* word = static_cast<uintptr_t*>(p);
-  Bin* b = &tc->bins[s->cls];
+  Bin* b = reinterpret_cast<Bin*>(reinterpret_cast<char*>(tc) + s->bin_offset);
   const uint32_t n = b->count.load(std::memory_order_relaxed);
   if (__builtin_expect(n >= b->cap, 0)) return free_overflow(p, s);
   word[0] = reinterpret_cast<uintptr_t>(b->head);
   word[1] = key;
   b->head = p;
-  b->count.store(n + 1, std::memory_order_relaxed);
+  b->count.store(uint16_t(n + 1), std::memory_order_relaxed);
   if (__builtin_expect(--tc->tick_left == 0, 0)) return drain_tick();
 }
 
-inline void free_local(void* p, Slab* s) { push_local(this_cache(), p, s, g_free_key); }
+inline void free_local(void* p, Slab* s) {
+  ThreadCache* tc = this_cache();
+  push_local(tc, p, s, tc->free_key);
+}
 
 inline void free(void* p) {
   if (__builtin_expect(registry_kind(p) != kRegSuperSlab, 0)) return free_slow(p);
@@ -75,7 +78,7 @@ inline void free(void* p) {
   if (__builtin_expect(s->owner.load(std::memory_order_relaxed) != tc->heap, 0))
     return free_not_owned(p, s);
   if (__builtin_expect(!is_block_start(s, p), 0)) return invalid_free(p);
-  const uintptr_t key = g_free_key;
+  const uintptr_t key = tc->free_key;
   if (__builtin_expect(static_cast<uintptr_t*>(p)[1] == key, 0)) return free_suspect(p, s);
   push_local(tc, p, s, key);
 }

@@ -8,6 +8,7 @@
 #include "registry.h"
 #include "size_classes.h"
 #include "stats.h"
+#include "thread_heap.h"
 
 namespace hk {
 
@@ -120,7 +121,8 @@ Slab* pool_acquire_slab(ThreadHeap* h, unsigned cls) {
   s->bsize = kClasses.size[cls];
   s->recip = kClasses.recip[cls];
   s->start_magic = block_start_magic(s->bsize);
-  s->capacity = uint32_t(kSlabSize / s->bsize);
+  s->capacity = uint16_t(kSlabSize / s->bsize);
+  s->bin_offset = uint16_t(offsetof(ThreadCache, bins) + cls * sizeof(Bin));
   s->used = 0;
   s->carved = 0;
   s->freelist = nullptr;

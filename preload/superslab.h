@@ -55,7 +55,10 @@ struct alignas(64) Slab {
   uint8_t state;  // SlabState
   uint8_t list;   // SlabList
   uint8_t idx;    // index in the SuperSlab
-  uint32_t capacity;
+  // Byte offset of the class's Bin in a ThreadCache: the free fast path
+  // adds it to the cache's address instead of scaling cls.
+  uint16_t bin_offset;
+  uint16_t capacity;  // blocks; at most kSlabSize / 16
   uint32_t used;
   uint32_t carved;  // blocks cut from the slab so far (the rest was never touched)
   void* freelist;

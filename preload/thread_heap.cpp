@@ -57,8 +57,10 @@ Bin g_global_bins[kNumClasses];
 
 std::atomic<uint64_t> g_last_snapshot_ns;
 
-uint32_t load(const std::atomic<uint32_t>& a) { return a.load(std::memory_order_relaxed); }
-void store(std::atomic<uint32_t>& a, uint32_t v) { a.store(v, std::memory_order_relaxed); }
+template <typename T>
+uint32_t load(const std::atomic<T>& a) { return a.load(std::memory_order_relaxed); }
+template <typename T>
+void store(std::atomic<T>& a, uint32_t v) { a.store(T(v), std::memory_order_relaxed); }
 
 void list_push(Slab*& head, Slab* s, SlabList which) {
   s->prev = nullptr;
@@ -375,6 +377,7 @@ ThreadHeap* attach_heap() {
   }
   tc.tick_limit = g_cfg.drain_interval ? g_cfg.drain_interval : UINT32_MAX;
   tc.tick_left = tc.tick_limit;
+  tc.free_key = g_free_key;
   tc.heap = h;
   register_thread_exit(h);
   collect_inbox(h);
@@ -483,7 +486,7 @@ void free_overflow(void* p, Slab* s) {
     bump(g_stats.blocks_spilled, n);
   }
   static_cast<uintptr_t*>(p)[0] = reinterpret_cast<uintptr_t>(b.head);
-  static_cast<uintptr_t*>(p)[1] = g_free_key;
+  static_cast<uintptr_t*>(p)[1] = tc.free_key;
   b.head = p;
   store(b.count, load(b.count) + 1);
   if (--tc.tick_left == 0) drain_tick();

@@ -34,9 +34,11 @@ namespace hk {
 // drain. The alloc fast path pops only while count > low, so keeping the
 // mark costs nothing there; the bottom `low` blocks sat idle all interval,
 // and those are what the periodic drain returns to the slabs.
+// All three counts are 16 bits (cap is at most 256), so that the fast
+// paths compare count with cap or low straight from memory.
 struct Bin {
   void* head;
-  std::atomic<uint32_t> count;
+  std::atomic<uint16_t> count;
   uint16_t cap;  // 0 until the thread has a heap: every free misses
   uint16_t low;
 };
@@ -50,6 +52,9 @@ struct ThreadCache {
   uint32_t tick_left;
   uint32_t tick_limit;  // the drain interval (UINT32_MAX when off)
   ThreadHeap* heap;     // kNoHeap, kDeadHeap or this thread's heap
+  // g_free_key, copied when the heap attaches: the free fast path reads it
+  // at an offset from the cache's address it already holds.
+  uintptr_t free_key;
 };
 
 // Frees since the last drain tick.
