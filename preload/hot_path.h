@@ -35,10 +35,12 @@ inline ThreadCache* this_cache() {
 inline void* pop_or_refill(unsigned cls) {
   Bin* b = &this_cache()->bins[cls];
   const uint32_t n = b->count.load(std::memory_order_relaxed);
-  if (__builtin_expect(n <= b->low, 0)) {
-    if (n == 0) return refill_and_alloc(cls);
-    b->low = uint16_t(n - 1);  // below the low-water mark: lower it
-  }
+  if (__builtin_expect(n == 0, 0)) return refill_and_alloc(cls);
+  // The low-water mark, without a branch: whether a pop goes below it
+  // follows the program's pattern, and a branch on it mispredicted on one
+  // malloc in eight in random_mixed (callgrind --branch-sim).
+  const uint16_t low = b->low;
+  b->low = uint16_t(n - 1) < low ? uint16_t(n - 1) : low;
   uintptr_t* word = static_cast<uintptr_t*>(b->head);
   b->head = reinterpret_cast<void*>(word[0]);
   b->count.store(uint16_t(n - 1), std::memory_order_relaxed);

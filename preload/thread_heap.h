@@ -31,11 +31,10 @@ namespace hk {
 // One TLS SLL. count is atomic only so that snapshots on other threads may
 // read it; the owner updates it with a plain load and store (no RMW).
 // low is the low-water mark: the fewest blocks the SLL held since the last
-// drain. The alloc fast path pops only while count > low, so keeping the
-// mark costs nothing there; the bottom `low` blocks sat idle all interval,
-// and those are what the periodic drain returns to the slabs.
-// All three counts are 16 bits (cap is at most 256), so that the fast
-// paths compare count with cap or low straight from memory.
+// drain. The alloc fast path lowers it with a conditional move; the bottom
+// `low` blocks sat idle all interval, and those are what the periodic drain
+// returns to the slabs. All three counts are 16 bits (cap is at most 256),
+// so that the free fast path compares count with cap straight from memory.
 struct Bin {
   void* head;
   std::atomic<uint16_t> count;
