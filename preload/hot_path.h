@@ -49,8 +49,7 @@ inline void* pop_or_refill(unsigned cls) {
 }
 
 inline void* alloc(size_t size) {
-  if (__builtin_expect(size <= kTableMax, 1)) return pop_or_refill(kClasses.by_16[(size + 15) >> 4]);
-  if (size <= kMaxSmall) return pop_or_refill(kClasses.by_512[(size + 511) >> 9]);
+  if (__builtin_expect(size <= kMaxSmall, 1)) return pop_or_refill(size_to_class(size));
   return alloc_slow(size);
 }
 
