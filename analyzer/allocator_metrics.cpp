@@ -94,11 +94,18 @@ void AllocatorMetrics::add(uint32_t pid, const hk_event& ev) {
       note_unmap(ss_unmaps_, Key{pid, ev.len}, ev.ts_ns);
       break;
     }
-    case HK_EV_DRAIN:
+    case HK_EV_SLAB_RELEASE:
+      if (ev.reason == HK_SLAB_RELEASE_EMPTIED) ++by_type[HK_EV_SLAB_EMPTY];
+      break;
+    case HK_EV_DRAIN: {
+      // One record may stand for several overflow drains (addr = how many).
+      const uint64_t drains = ev.reason == HK_DRAIN_OVERFLOW && ev.addr > 1 ? ev.addr : 1;
+      by_type[HK_EV_DRAIN] += drains - 1;
       drained_blocks += ev.a;
       drain_emptied_slabs += ev.b;
-      ++drain_by_reason[ev.reason];
+      drain_by_reason[ev.reason] += drains;
       break;
+    }
     case HK_EV_LARGE_MAP:
       large_bytes_mapped += ev.len;
       note_remap(large_unmaps_, large_remap, Key{pid, ev.len}, ev.ts_ns);

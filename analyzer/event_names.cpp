@@ -37,7 +37,7 @@ constexpr std::array<TypeRow, HK_EV_TYPE_COUNT> kTypes{{
     {"lru_pop_hit", kLru},
     {"lru_pop_miss", kLru},
     {"lru_evict", kLru},
-    {"drain", {"", "", "blocks_returned", "slabs_emptied", "frees_since_drain"}},
+    {"drain", {"overflow_drains", "", "blocks_returned", "slabs_emptied", "frees_since_drain"}},
     {"remote_free_batch", {"addr", "", "blocks", "runs", "slabs_emptied"}},
     {"large_map", kLarge},
     {"large_unmap", kLarge},
@@ -60,6 +60,7 @@ constexpr std::array<std::string_view, 6> kSsReasons{"",     "new",  "lru_off",
                                                      "evict", "trim", "lru_full"};
 constexpr std::array<std::string_view, 5> kDrainReasons{"", "interval", "overflow",
                                                         "thread_exit", "trim"};
+constexpr std::array<std::string_view, 2> kSlabReleaseReasons{"", "emptied"};
 
 }  // namespace
 
@@ -78,6 +79,8 @@ std::string_view event_reason_name(uint16_t type, uint8_t reason) {
       return lookup(kSsReasons, reason);
     case HK_EV_DRAIN:
       return lookup(kDrainReasons, reason);
+    case HK_EV_SLAB_RELEASE:
+      return lookup(kSlabReleaseReasons, reason);
     default:
       return {};
   }

@@ -1,4 +1,4 @@
-/* hakmem event vocabulary, version 1.
+/* hakmem event vocabulary, version 2.
  *
  * Contract: the allocator (libhakmem.so, preload/) writes these records into
  * the shared-memory event ring (ring_format.h); hakmem-analyze reads them out
@@ -19,7 +19,7 @@
 
 #include <stdint.h>
 
-#define HK_EVENTS_VERSION 1u
+#define HK_EVENTS_VERSION 2u
 #define HK_CLASS_NONE 0xffu
 
 /* What happened. The comment on each names the meaning of addr, len, a, b, c. */
@@ -49,8 +49,11 @@ enum hk_event_type {
    * a=slab index in its SuperSlab, b=blocks in the slab,
    * c=active slabs left in its SuperSlab. */
   HK_EV_SLAB_ACQUIRE = 7, /* a thread takes a slab from the shared pool */
-  HK_EV_SLAB_RELEASE = 8, /* a slab goes back to the shared pool */
-  HK_EV_SLAB_EMPTY = 9,   /* a slab's used count reached 0 */
+  /* A slab goes back to the shared pool. reason=HK_SLAB_RELEASE_EMPTIED:
+   * its used count reached 0 just before, and this record stands for that
+   * HK_EV_SLAB_EMPTY too (version 2; version 1 logged both, reason 0). */
+  HK_EV_SLAB_RELEASE = 8,
+  HK_EV_SLAB_EMPTY = 9, /* a slab's used count reached 0 (version 1) */
 
   /* LRU cache of empty SuperSlabs. addr=SuperSlab base (0 for a miss),
    * len=size, a=cache length after the event, b=capacity. */
@@ -61,7 +64,10 @@ enum hk_event_type {
 
   /* A TLS SLL drain. cls=HK_CLASS_NONE when all classes drained,
    * a=blocks returned to slabs, b=slabs that became empty, c=frees since the
-   * previous drain on this thread. reason=hk_drain_reason. */
+   * previous drain on this thread. reason=hk_drain_reason. Overflow drains
+   * are frequent, so one record sums the thread's overflow drains since its
+   * previous drain record: addr=how many (version 2; 0 in version 1,
+   * meaning one). */
   HK_EV_DRAIN = 14,
   /* The owner collected blocks freed by other threads: one record per
    * collection of its inbox. cls=the class when every block was of one
@@ -116,6 +122,11 @@ enum hk_ss_reason {
   HK_SS_EVICT = 3,     /* unmap: pushed out of a full LRU */
   HK_SS_TRIM = 4,      /* unmap: malloc_trim or an explicit release */
   HK_SS_LRU_FULL = 5   /* unmap: emptied, cache full and nothing older */
+};
+
+/* HK_EV_SLAB_RELEASE reason. */
+enum hk_slab_release_reason {
+  HK_SLAB_RELEASE_EMPTIED = 1 /* used reached 0; no separate SLAB_EMPTY */
 };
 
 /* What triggered a drain (HK_EV_DRAIN reason). */

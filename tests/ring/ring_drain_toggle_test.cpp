@@ -3,6 +3,7 @@
 // must show the gap: LRU pushes and slab-empty events appear only when the
 // drain returns blocks to their slabs, and the snapshots show parked blocks
 // still counted as used when it is off.
+#include "allocator_metrics.h"
 #include "ring_test_support.h"
 
 #include <hakmem/ring_format.h>
@@ -19,7 +20,9 @@ namespace {
 using hk::test::TempDir;
 
 struct Stream {
-  std::map<uint16_t, uint64_t> count;  // by type
+  // Counts by type as the analyzer reads them (a SLAB_RELEASE of an emptied
+  // slab also counts as its SLAB_EMPTY).
+  hk::analyze::AllocatorMetrics metrics;
   // Last snapshot of each class: blocks counted used, parked, live.
   std::map<uint8_t, hk_event> last_snapshot;
   uint64_t snapshots = 0, lost = 0;
@@ -46,7 +49,7 @@ Stream record(const char* drain_interval) {
   r.drain_dead(evs);
   s.lost = r.dropped() + r.torn() + r.overwritten();
   for (const hk_event& ev : evs) {
-    s.count[ev.type]++;
+    s.metrics.add(uint32_t(pid), ev);
     if (ev.type == HK_EV_SNAPSHOT) {
       s.snapshots++;
       s.last_snapshot[ev.cls] = ev;
@@ -66,12 +69,12 @@ TEST(RingDrainToggle, EventStreamsShowTheAccountingGap) {
   const Stream on = record("1024");
   ASSERT_EQ(off.lost, 0u);
   ASSERT_EQ(on.lost, 0u);
-  EXPECT_EQ(off.count.at(HK_EV_CONFIG), 1u);
-  EXPECT_EQ(on.count.at(HK_EV_CONFIG), 1u);
+  EXPECT_EQ(off.metrics.count(HK_EV_CONFIG), 1u);
+  EXPECT_EQ(on.metrics.count(HK_EV_CONFIG), 1u);
 
   // With the drain on, blocks reach their slabs: slabs empty and SuperSlabs
   // go to the LRU. With it off, fewer (or none) ever do.
-  const auto n = [](const Stream& s, uint16_t t) { return s.count.count(t) ? s.count.at(t) : 0; };
+  const auto n = [](const Stream& s, hk_event_type t) { return s.metrics.count(t); };
   EXPECT_GT(n(on, HK_EV_DRAIN), 0u);
   EXPECT_GT(n(on, HK_EV_SLAB_EMPTY), n(off, HK_EV_SLAB_EMPTY));
   EXPECT_GT(n(on, HK_EV_LRU_PUSH), n(off, HK_EV_LRU_PUSH));
