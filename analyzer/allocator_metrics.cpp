@@ -98,8 +98,9 @@ void AllocatorMetrics::add(uint32_t pid, const hk_event& ev) {
       if (ev.reason == HK_SLAB_RELEASE_EMPTIED) ++by_type[HK_EV_SLAB_EMPTY];
       break;
     case HK_EV_DRAIN: {
-      // One record may stand for several overflow drains (addr = how many).
-      const uint64_t drains = ev.reason == HK_DRAIN_OVERFLOW && ev.addr > 1 ? ev.addr : 1;
+      // One record may stand for several drains of its reason (addr = how
+      // many; 0 from version-1 writers, meaning one).
+      const uint64_t drains = ev.addr > 1 ? ev.addr : 1;
       by_type[HK_EV_DRAIN] += drains - 1;
       drained_blocks += ev.a;
       drain_emptied_slabs += ev.b;

@@ -30,6 +30,15 @@ struct ClassLists {
   uint32_t fill;
 };
 
+struct PendingDrains {
+  uint64_t drains, blocks, emptied;
+  void add(uint64_t n_blocks, uint64_t n_emptied) {
+    ++drains;
+    blocks += n_blocks;
+    emptied += n_emptied;
+  }
+};
+
 struct ThreadHeap {
   Bin* bins;
   ClassLists cls[kNumClasses];
@@ -38,12 +47,13 @@ struct ThreadHeap {
   uint32_t tid;
   uint32_t slow_calls;
   uint32_t frees_since_drain;
-  // Overflow drains not logged yet: one DRAIN record sums them (events.h),
-  // logged before the thread's next drain record. fill_free_all overflowed
-  // 228K times in 16M operations; a record each was a third of its events.
-  struct {
-    uint64_t drains, blocks, emptied;
-  } overflow;
+  // Periodic and overflow drains not logged yet. One DRAIN record per
+  // reason sums them (events.h), at most once per kDrainLogPeriodNs per
+  // thread: a record per drain was a third of fill_free_all's events (228K
+  // overflows in 16M operations) and most of a two-thread random_mixed's.
+  PendingDrains interval, overflow;
+  uint64_t drains_logged_ns;
+  uint64_t frees_unlogged;  // frees since the thread's last DRAIN record
 };
 
 namespace {
@@ -188,13 +198,25 @@ void* cut_sll_after(Bin& b, uint32_t keep) {
   return tail;
 }
 
-// Logs h's overflow drains since its last drain record as one record.
-// frees: the thread's frees since its previous drain.
-void log_overflow_drains(ThreadHeap* h, uint64_t frees) {
-  if (!h->overflow.drains) return;
-  emit(HK_EV_DRAIN, HK_CLASS_NONE, HK_DRAIN_OVERFLOW, h->overflow.drains, 0, h->overflow.blocks,
-       h->overflow.emptied, frees);
-  h->overflow = {};
+uint64_t mono_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
+}
+
+constexpr uint64_t kDrainLogPeriodNs = 1000000;
+
+// Logs h's drains not logged yet, one record per reason.
+void log_pending_drains(ThreadHeap* h, uint64_t now) {
+  for (auto [pending, reason] : {std::pair{&h->overflow, HK_DRAIN_OVERFLOW},
+                                 std::pair{&h->interval, HK_DRAIN_INTERVAL}}) {
+    if (!pending->drains) continue;
+    emit(HK_EV_DRAIN, HK_CLASS_NONE, uint8_t(reason), pending->drains, 0, pending->blocks,
+         pending->emptied, h->frees_unlogged);
+    *pending = {};
+    h->frees_unlogged = 0;
+  }
+  h->drains_logged_ns = now;
 }
 
 // A snapshot set (one event per active class) at most once per
@@ -205,11 +227,7 @@ void log_overflow_drains(ThreadHeap* h, uint64_t frees) {
 // events (explicit drains, exit) still log a set every time.
 constexpr uint64_t kSnapshotPeriodNs = 1000000;
 
-void snapshot_if_due() {
-  if (!g_ring) return;
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  const uint64_t now = uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
+void snapshot_if_due(uint64_t now) {
   uint64_t last = g_last_snapshot_ns.load(std::memory_order_relaxed);
   if (now - last < kSnapshotPeriodNs) return;
   if (g_last_snapshot_ns.compare_exchange_strong(last, now, std::memory_order_relaxed))
@@ -236,7 +254,6 @@ void* cut_sll_head(Bin& b, uint32_t n) {
 void drain_heap(ThreadHeap* h, hk_drain_reason reason) {
   Tally t;
   const bool idle_only = reason == HK_DRAIN_INTERVAL;
-  log_overflow_drains(h, h->frees_since_drain);
   for (unsigned c = 0; c < kNumClasses; ++c) {
     Bin& b = h->bins[c];
     ClassLists& L = h->cls[c];
@@ -267,11 +284,20 @@ void drain_heap(ThreadHeap* h, hk_drain_reason reason) {
   collect_inbox(h);
   bump(g_stats.drains);
   bump(g_stats.blocks_drained, t.blocks);
-  emit(HK_EV_DRAIN, HK_CLASS_NONE, uint8_t(reason), 0, 0, t.blocks, t.emptied,
-       h->frees_since_drain);
+  h->frees_unlogged += h->frees_since_drain;
   h->frees_since_drain = 0;
-  if (idle_only) snapshot_if_due();
-  else emit_snapshots();
+  if (!g_ring) return;
+  const uint64_t now = mono_ns();
+  if (idle_only) {
+    h->interval.add(t.blocks, t.emptied);
+    if (now - h->drains_logged_ns >= kDrainLogPeriodNs) log_pending_drains(h, now);
+    snapshot_if_due(now);
+  } else {
+    log_pending_drains(h, now);
+    emit(HK_EV_DRAIN, HK_CLASS_NONE, uint8_t(reason), 1, 0, t.blocks, t.emptied, h->frees_unlogged);
+    h->frees_unlogged = 0;
+    emit_snapshots();
+  }
 }
 
 
@@ -280,7 +306,7 @@ void* refill(ThreadHeap* h, unsigned cls) {
   Bin& b = h->bins[cls];
   ClassLists& L = h->cls[cls];
   if (h->inbox.load(std::memory_order_relaxed)) collect_inbox(h);
-  if ((++h->slow_calls & 63) == 0) snapshot_if_due();
+  if (g_ring && (++h->slow_calls & 63) == 0) snapshot_if_due(mono_ns());
   const uint32_t want = L.fill;
   if (L.fill < b.cap / 2u) L.fill *= 2;
   if (L.spill) {
@@ -386,7 +412,9 @@ ThreadHeap* attach_heap() {
     h->tid = uint32_t(gettid());
     h->slow_calls = 0;
     h->frees_since_drain = 0;
-    h->overflow = {};
+    h->interval = h->overflow = {};
+    h->drains_logged_ns = 0;
+    h->frees_unlogged = 0;
     h->next = g_live;
     g_live = h;
     bump(g_stats.threads_alive);
@@ -491,9 +519,7 @@ void free_overflow(void* p, Slab* s) {
     drop(g_stats.class_used[s->cls], t.blocks);
     bump(g_stats.overflow_flushes);
     bump(g_stats.blocks_drained, t.blocks);
-    ++h->overflow.drains;
-    h->overflow.blocks += t.blocks;
-    h->overflow.emptied += t.emptied;
+    h->overflow.add(t.blocks, t.emptied);
   } else {
     ClassLists& L = h->cls[s->cls];
     void* last = back;
@@ -545,10 +571,10 @@ void drain_current_thread(hk_drain_reason reason) {
   drain_heap(h, reason);
 }
 
-void log_pending_overflow_drains() {
+void log_pending_drains() {
   ThreadCache& tc = t_tc;
-  if (tc.heap == kNoHeap || tc.heap == kDeadHeap) return;
-  log_overflow_drains(tc.heap, tc.heap->frees_since_drain + ticks_elapsed(tc));
+  if (!g_ring || tc.heap == kNoHeap || tc.heap == kDeadHeap) return;
+  log_pending_drains(tc.heap, mono_ns());
 }
 
 void collect_global_inbox() {

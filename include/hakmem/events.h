@@ -64,10 +64,10 @@ enum hk_event_type {
 
   /* A TLS SLL drain. cls=HK_CLASS_NONE when all classes drained,
    * a=blocks returned to slabs, b=slabs that became empty, c=frees since the
-   * previous drain on this thread. reason=hk_drain_reason. Overflow drains
-   * are frequent, so one record sums the thread's overflow drains since its
-   * previous drain record: addr=how many (version 2; 0 in version 1,
-   * meaning one). */
+   * previous drain record of this thread. reason=hk_drain_reason. Periodic
+   * and overflow drains are frequent, so one record sums a thread's drains of
+   * one reason over up to a millisecond: addr=how many (version 2; 0 in
+   * version 1, meaning one). */
   HK_EV_DRAIN = 14,
   /* The owner collected blocks freed by other threads: one record per
    * collection of its inbox. cls=the class when every block was of one

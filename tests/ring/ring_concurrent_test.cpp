@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+
 #include <vector>
 
 namespace {
@@ -33,6 +35,11 @@ Outcome run(const std::string& mode, const std::string& size) {
   auto files = hk::test::wait_for_rings(dir, 1);
   EXPECT_EQ(files.size(), 1u);
   hk::analyze::RingReader r(files.at(0));
+  // The writers are alive throughout: a slot left unfinished is a writer
+  // preempted mid-record (8 threads on a loaded 2-core CI machine, under
+  // TSan), never a dead one, so the reader must not give up on it after the
+  // default 2 s (it did once, in a full ctest -j2 run).
+  r.set_stall_timeout(std::chrono::seconds(60));
   gate.open();
   int status = -1;
   Outcome o{hk::test::read_until_exit(r, pid, &status), 0, 0, 0};
