@@ -41,7 +41,7 @@ constexpr std::array<TypeRow, HK_EV_TYPE_COUNT> kTypes{{
     {"remote_free_batch", {"addr", "", "blocks", "runs", "slabs_emptied"}},
     {"large_map", kLarge},
     {"large_unmap", kLarge},
-    {"large_reuse", kLarge},
+    {"large_reuse", {"addr", "len", "requested", "cache_len", "reuses"}},
     {"thread_start", kThread},
     {"thread_exit", kThread},
     {"fork", {"child_pid", "", "parent_pid", "", ""}},

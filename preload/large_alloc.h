@@ -21,6 +21,8 @@ bool large_free(void* p);
 size_t large_usable(const void* p);
 // Unmaps every cached mapping; returns the bytes given back.
 size_t large_trim();
+// Logs the reuses not logged yet (at exit).
+void large_log_pending();
 
 void large_fork_prepare();
 void large_fork_parent();

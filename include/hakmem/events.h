@@ -78,7 +78,9 @@ enum hk_event_type {
 
   /* Large blocks (above the small classes, mapped on their own).
    * addr=mapping base, len=mapping length, a=requested size,
-   * b=large-cache length after the event. */
+   * b=large-cache length after the event. A LARGE_REUSE record sums up to
+   * 64 reuses in a row: c=how many, len=their mapping bytes in all, addr and
+   * a=the last one's (version 2; c=0 in version 1, meaning one). */
   HK_EV_LARGE_MAP = 16,
   HK_EV_LARGE_UNMAP = 17,
   HK_EV_LARGE_REUSE = 18,
