@@ -94,6 +94,9 @@ void AllocatorMetrics::add(uint32_t pid, const hk_event& ev) {
       note_unmap(ss_unmaps_, Key{pid, ev.len}, ev.ts_ns);
       break;
     }
+    case HK_EV_REMOTE_FREE_BATCH:
+      if (ev.reason == HK_REMOTE_SUMMED && ev.len > 1) by_type[HK_EV_REMOTE_FREE_BATCH] += ev.len - 1;
+      break;
     case HK_EV_LARGE_REUSE:
       if (ev.c > 1) by_type[HK_EV_LARGE_REUSE] += ev.c - 1;
       break;

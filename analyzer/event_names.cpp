@@ -38,7 +38,7 @@ constexpr std::array<TypeRow, HK_EV_TYPE_COUNT> kTypes{{
     {"lru_pop_miss", kLru},
     {"lru_evict", kLru},
     {"drain", {"overflow_drains", "", "blocks_returned", "slabs_emptied", "frees_since_drain"}},
-    {"remote_free_batch", {"addr", "", "blocks", "runs", "slabs_emptied"}},
+    {"remote_free_batch", {"addr", "collections", "blocks", "runs", "slabs_emptied"}},
     {"large_map", kLarge},
     {"large_unmap", kLarge},
     {"large_reuse", {"addr", "len", "requested", "cache_len", "reuses"}},
@@ -61,6 +61,7 @@ constexpr std::array<std::string_view, 6> kSsReasons{"",     "new",  "lru_off",
 constexpr std::array<std::string_view, 5> kDrainReasons{"", "interval", "overflow",
                                                         "thread_exit", "trim"};
 constexpr std::array<std::string_view, 2> kSlabReleaseReasons{"", "emptied"};
+constexpr std::array<std::string_view, 2> kRemoteReasons{"", "summed"};
 
 }  // namespace
 
@@ -81,6 +82,8 @@ std::string_view event_reason_name(uint16_t type, uint8_t reason) {
       return lookup(kDrainReasons, reason);
     case HK_EV_SLAB_RELEASE:
       return lookup(kSlabReleaseReasons, reason);
+    case HK_EV_REMOTE_FREE_BATCH:
+      return lookup(kRemoteReasons, reason);
     default:
       return {};
   }

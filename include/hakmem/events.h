@@ -69,11 +69,12 @@ enum hk_event_type {
    * one reason over up to a millisecond: addr=how many (version 2; 0 in
    * version 1, meaning one). */
   HK_EV_DRAIN = 14,
-  /* The owner collected blocks freed by other threads: one record per
-   * collection of its inbox. cls=the class when every block was of one
-   * class, else HK_CLASS_NONE; addr=the first slab's base, len=slab size,
-   * a=blocks collected, b=runs (groups of blocks of one slab),
-   * c=slabs that became empty. */
+  /* The owner collected blocks freed by other threads from its inbox.
+   * cls=the class when every block was of one class, else HK_CLASS_NONE;
+   * addr=the first slab's base, a=blocks collected, b=runs (groups of
+   * blocks of one slab), c=slabs that became empty. reason=HK_REMOTE_SUMMED
+   * (version 2): the record sums up to 64 collections of one thread,
+   * len=how many; reason 0 (version 1): one collection, len=slab size. */
   HK_EV_REMOTE_FREE_BATCH = 15,
 
   /* Large blocks (above the small classes, mapped on their own).
@@ -124,6 +125,11 @@ enum hk_ss_reason {
   HK_SS_EVICT = 3,     /* unmap: pushed out of a full LRU */
   HK_SS_TRIM = 4,      /* unmap: malloc_trim or an explicit release */
   HK_SS_LRU_FULL = 5   /* unmap: emptied, cache full and nothing older */
+};
+
+/* HK_EV_REMOTE_FREE_BATCH reason. */
+enum hk_remote_reason {
+  HK_REMOTE_SUMMED = 1 /* len = how many inbox collections the record sums */
 };
 
 /* HK_EV_SLAB_RELEASE reason. */

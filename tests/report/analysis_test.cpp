@@ -109,9 +109,9 @@ TEST(Metrics, NoLruLookupsMeansNoHitRate) {
   EXPECT_LT(r.allocator.lru_hit_rate(), 0.0);
 }
 
-// Version-2 writers fold a slab's SLAB_EMPTY into its SLAB_RELEASE, sum
-// drains into one DRAIN record per reason and large reuses into one
-// LARGE_REUSE record; version-1 streams log each. Both must count the same.
+// Version-2 writers fold a slab's SLAB_EMPTY into its SLAB_RELEASE and sum
+// drains (one DRAIN record per reason), large reuses and inbox collections
+// into one record each; version-1 streams log each. Both must count the same.
 TEST(Metrics, FoldedRecordsCountLikeSeparateOnes) {
   constexpr uint64_t kSlab = 32768;
   const Report v1 = analyse([](Stream& s) {
@@ -121,6 +121,7 @@ TEST(Metrics, FoldedRecordsCountLikeSeparateOnes) {
     for (int i = 0; i < 3; ++i) s.event(HK_EV_DRAIN, 1, HK_CLASS_NONE, HK_DRAIN_INTERVAL, 0, 0, 4, 0);
     s.event(HK_EV_DRAIN, 1, HK_CLASS_NONE, HK_DRAIN_TRIM, 0, 0, 1, 0);
     for (int i = 0; i < 3; ++i) s.event(HK_EV_LARGE_REUSE, 1, HK_CLASS_NONE, 0, 0x20000000, 1 << 20, 1 << 20);
+    for (int i = 0; i < 4; ++i) s.event(HK_EV_REMOTE_FREE_BATCH, 1, 3, 0, 0x10000000, kSlab, 2, 1, 0);
   });
   const Report v2 = analyse([](Stream& s) {
     s.event(HK_EV_SLAB_RELEASE, 1, 3, HK_SLAB_RELEASE_EMPTIED, 0x10000000, kSlab);
@@ -128,6 +129,7 @@ TEST(Metrics, FoldedRecordsCountLikeSeparateOnes) {
     s.event(HK_EV_DRAIN, 1, HK_CLASS_NONE, HK_DRAIN_INTERVAL, 3, 0, 12, 0);
     s.event(HK_EV_DRAIN, 1, HK_CLASS_NONE, HK_DRAIN_TRIM, 1, 0, 1, 0);
     s.event(HK_EV_LARGE_REUSE, 1, HK_CLASS_NONE, 0, 0x20000000, 3 << 20, 1 << 20, 0, 3);
+    s.event(HK_EV_REMOTE_FREE_BATCH, 1, 3, HK_REMOTE_SUMMED, 0x10000000, 4, 8, 4, 0);
   });
   for (const Report* r : {&v1, &v2}) {
     EXPECT_EQ(r->allocator.count(HK_EV_SLAB_EMPTY), 1u);
@@ -139,6 +141,7 @@ TEST(Metrics, FoldedRecordsCountLikeSeparateOnes) {
     EXPECT_EQ(r->allocator.drained_blocks, 53u);
     EXPECT_EQ(r->allocator.drain_emptied_slabs, 5u);
     EXPECT_EQ(r->allocator.count(HK_EV_LARGE_REUSE), 3u);
+    EXPECT_EQ(r->allocator.count(HK_EV_REMOTE_FREE_BATCH), 4u);
   }
 }
 
