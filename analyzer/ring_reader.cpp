@@ -48,8 +48,10 @@ void validate_header(const hk_ring_header& h, uint64_t file_size) {
   const uint64_t want = HK_RING_HEADER_SIZE + h.capacity * HK_RING_RECORD_SIZE;
   if (file_size != want)
     throw RingError(fmt::format("file is {} bytes, header says {}", file_size, want));
-  if (h.events_version != HK_EVENTS_VERSION)
-    throw RingError(fmt::format("event version {} is not supported (want {})", h.events_version,
+  // Version 1 differs from 2 only in records that 2 sums (events.h); the
+  // analysis counts both forms, so an older libhakmem's ring still reads.
+  if (h.events_version < 1 || h.events_version > HK_EVENTS_VERSION)
+    throw RingError(fmt::format("event version {} is not supported (want 1 to {})", h.events_version,
                                 HK_EVENTS_VERSION));
 }
 

@@ -100,6 +100,20 @@ TEST(RingHostile, ValidRingReads) {
   }
 }
 
+// A ring of the previous event version (an older libhakmem) still reads:
+// the analysis counts its records like the current ones.
+TEST(RingHostile, PreviousEventVersionReads) {
+  TempDir dir;
+  Image im = valid_ring(3);
+  im.hdr().events_version = 1;
+  const auto path = write_file(dir, "v1", im.bytes.data(), im.bytes.size());
+  RingReader r(path);
+  EXPECT_EQ(r.info().events_version, 1u);
+  std::vector<hk_event> out;
+  r.drain_dead(out);
+  EXPECT_EQ(out.size(), 3u);
+}
+
 TEST(RingHostile, EachHeaderFieldIsChecked) {
   TempDir dir;
   struct Case {
@@ -116,6 +130,7 @@ TEST(RingHostile, EachHeaderFieldIsChecked) {
       {"bytes", [](hk_ring_header& h) { h.capacity = 128; }},
       {"capacity", [](hk_ring_header& h) { h.capacity = 1ull << 40; }},
       {"event version", [](hk_ring_header& h) { h.events_version = 0; }},
+      {"event version", [](hk_ring_header& h) { h.events_version = HK_EVENTS_VERSION + 1; }},
       {"tail", [](hk_ring_header& h) { h.tail = h.head + 1; }},
       {"ahead", [](hk_ring_header& h) { h.head = h.tail + kCap + 1; }},
       {"head", [](hk_ring_header& h) { h.head = ~0ull; }},
