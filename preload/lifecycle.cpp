@@ -92,7 +92,7 @@ __attribute__((constructor)) void hk_constructor() {
 }
 
 __attribute__((destructor)) void hk_destructor() {
-  log_pending_drains();
+  log_event_backlog();
   large_log_pending();
   emit_snapshots();
   if (g_cfg.stats) print_stats();

@@ -2,11 +2,11 @@
 
 #include <errno.h>
 #include <sys/auxv.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "api_core.h"
 #include "config.h"
+#include "event_backlog.h"
 #include "event_ring.h"
 #include "lifecycle.h"
 #include "line_writer.h"
@@ -30,15 +30,6 @@ struct ClassLists {
   uint32_t fill;
 };
 
-struct PendingDrains {
-  uint64_t drains, blocks, emptied;
-  void add(uint64_t n_blocks, uint64_t n_emptied) {
-    ++drains;
-    blocks += n_blocks;
-    emptied += n_emptied;
-  }
-};
-
 struct ThreadHeap {
   Bin* bins;
   ClassLists cls[kNumClasses];
@@ -47,20 +38,7 @@ struct ThreadHeap {
   uint32_t tid;
   uint32_t slow_calls;
   uint32_t frees_since_drain;
-  // Periodic and overflow drains not logged yet. One DRAIN record per
-  // reason sums them (events.h), at most once per kDrainLogPeriodNs per
-  // thread: a record per drain was a third of fill_free_all's events (228K
-  // overflows in 16M operations) and most of a two-thread random_mixed's.
-  PendingDrains interval, overflow;
-  // Inbox collections not logged yet: one REMOTE_FREE_BATCH record sums up
-  // to kRemoteBatch of them (a consumer thread's frees made a record per
-  // collection: producer_consumer 95K, larson 62K).
-  struct {
-    uint64_t n, blocks, runs, emptied, first_base;
-    unsigned cls;
-  } remote;
-  uint64_t drains_logged_ns;
-  uint64_t frees_unlogged;  // frees since the thread's last DRAIN record
+  EventBacklog events;  // its drains and inbox collections, logged summed
 };
 
 namespace {
@@ -166,16 +144,6 @@ uint64_t return_chain(ThreadHeap* h, void* p, Tally& t) {
   return t.blocks - before;
 }
 
-constexpr uint64_t kRemoteBatch = 64;
-
-void log_remote(ThreadHeap* h) {
-  auto& r = h->remote;
-  if (!r.n) return;
-  emit(HK_EV_REMOTE_FREE_BATCH, uint8_t(r.cls), HK_REMOTE_SUMMED, r.first_base, r.n, r.blocks, r.runs,
-       r.emptied);
-  r = {};
-}
-
 // The owner collects what other threads freed into its slabs, one run of
 // same-slab blocks at a time, and counts the collection into the pending
 // REMOTE_FREE_BATCH record: a consumer freeing mixed sizes makes runs of
@@ -185,8 +153,8 @@ void collect_inbox(ThreadHeap* h) {
   void* p = h->inbox.exchange(nullptr, std::memory_order_acquire);
   if (!p) return;
   Tally t;
-  uint64_t runs = 0;
-  auto& pending = h->remote;
+  uint64_t runs = 0, first_slab = 0;
+  unsigned batch_cls = HK_CLASS_NONE;
   while (p) {
     Slab* s = slab_of(p);
     if (s->owner.load(std::memory_order_acquire) != h) {
@@ -199,13 +167,12 @@ void collect_inbox(ThreadHeap* h) {
     // Read before the run goes back: its last block may release the slab
     // and unmap its SuperSlab.
     const unsigned cls = s->cls;
-    if (pending.n == 0 && runs == 0) {
-      pending.first_base = addr(slab_base(s));
-      pending.cls = cls;
-    } else if (cls != pending.cls) {
-      pending.cls = HK_CLASS_NONE;
+    if (runs++ == 0) {
+      first_slab = addr(slab_base(s));
+      batch_cls = cls;
+    } else if (cls != batch_cls) {
+      batch_cls = HK_CLASS_NONE;
     }
-    ++runs;
     const uint64_t before = t.blocks;
     p = return_run(h, p, t, UINT64_MAX);
     drop(g_stats.class_used[cls], t.blocks - before);
@@ -213,11 +180,7 @@ void collect_inbox(ThreadHeap* h) {
   if (!runs) return;
   bump(g_stats.remote_batches);
   bump(g_stats.remote_blocks_collected, t.blocks);
-  ++pending.n;
-  pending.blocks += t.blocks;
-  pending.runs += runs;
-  pending.emptied += t.emptied;
-  if (pending.n == kRemoteBatch) log_remote(h);
+  h->events.collection(batch_cls, first_slab, t.blocks, runs, t.emptied);
 }
 
 // Unlinks and returns everything below the first `keep` blocks of b.
@@ -230,28 +193,6 @@ void* cut_sll_after(Bin& b, uint32_t keep) {
   store(b.count, keep < n ? keep : n);
   if (b.low > keep) b.low = uint16_t(keep);
   return tail;
-}
-
-uint64_t mono_ns() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
-}
-
-constexpr uint64_t kDrainLogPeriodNs = 1000000;
-
-// Logs h's drains not logged yet, one record per reason.
-void log_pending_drains(ThreadHeap* h, uint64_t now) {
-  for (auto [pending, reason] : {std::pair{&h->overflow, HK_DRAIN_OVERFLOW},
-                                 std::pair{&h->interval, HK_DRAIN_INTERVAL}}) {
-    if (!pending->drains) continue;
-    emit(HK_EV_DRAIN, HK_CLASS_NONE, uint8_t(reason), pending->drains, 0, pending->blocks,
-         pending->emptied, h->frees_unlogged);
-    *pending = {};
-    h->frees_unlogged = 0;
-  }
-  log_remote(h);
-  h->drains_logged_ns = now;
 }
 
 // A snapshot set (one event per active class) at most once per
@@ -333,18 +274,16 @@ void drain_heap(ThreadHeap* h, hk_drain_reason reason) {
   collect_inbox(h);
   bump(g_stats.drains);
   bump(g_stats.blocks_drained, t.blocks);
-  h->frees_unlogged += h->frees_since_drain;
+  h->events.frees(h->frees_since_drain);
   h->frees_since_drain = 0;
   if (!g_ring) return;
   const uint64_t now = mono_ns();
   if (idle_only) {
-    h->interval.add(t.blocks, t.emptied);
-    if (now - h->drains_logged_ns >= kDrainLogPeriodNs) log_pending_drains(h, now);
+    h->events.drain(HK_DRAIN_INTERVAL, t.blocks, t.emptied);
+    h->events.log_if_due(now);
     snapshot_if_due(now);
   } else {
-    log_pending_drains(h, now);
-    emit(HK_EV_DRAIN, HK_CLASS_NONE, uint8_t(reason), 1, 0, t.blocks, t.emptied, h->frees_unlogged);
-    h->frees_unlogged = 0;
+    h->events.log_explicit_drain(now, reason, t.blocks, t.emptied);
     // A thread's exit logs a snapshot set only when one is due: programs
     // that start threads by the thousand (larson: 2400) logged a set each.
     if (reason == HK_DRAIN_THREAD_EXIT) snapshot_if_due(now);
@@ -464,10 +403,7 @@ ThreadHeap* attach_heap() {
     h->tid = uint32_t(gettid());
     h->slow_calls = 0;
     h->frees_since_drain = 0;
-    h->interval = h->overflow = {};
-    h->remote = {};
-    h->drains_logged_ns = 0;
-    h->frees_unlogged = 0;
+    h->events.reset();
     h->next = g_live;
     g_live = h;
     bump(g_stats.threads_alive);
@@ -571,7 +507,7 @@ void free_overflow(void* p, Slab* s) {
     drop(g_stats.class_used[s->cls], t.blocks);
     bump(g_stats.overflow_flushes);
     bump(g_stats.blocks_drained, t.blocks);
-    h->overflow.add(t.blocks, t.emptied);
+    h->events.drain(HK_DRAIN_OVERFLOW, t.blocks, t.emptied);
   } else {
     void* back = cut_sll_head(b, n);
     ClassLists& L = h->cls[s->cls];
@@ -624,10 +560,10 @@ void drain_current_thread(hk_drain_reason reason) {
   drain_heap(h, reason);
 }
 
-void log_pending_drains() {
+void log_event_backlog() {
   ThreadCache& tc = t_tc;
   if (!g_ring || tc.heap == kNoHeap || tc.heap == kDeadHeap) return;
-  log_pending_drains(tc.heap, mono_ns());
+  tc.heap->events.log(mono_ns());
 }
 
 void collect_global_inbox() {
@@ -688,7 +624,7 @@ void thread_exit_flush(void* arg) {
   tc.heap = kDeadHeap;
   for (unsigned c = 0; c < kNumClasses; ++c) tc.bins[c].cap = tc.bins[c].low = 0;
   collect_inbox(h);  // re-routes what arrived while orphaning
-  log_remote(h);
+  if (g_ring) h->events.log(mono_ns());
   {
     Guard g(g_heaps_lock);
     for (ThreadHeap** link = &g_live; *link; link = &(*link)->next) {
@@ -729,6 +665,7 @@ void heaps_fork_child() {
   if (self != kNoHeap && self != kDeadHeap) {
     self->next = nullptr;
     self->tid = uint32_t(gettid());
+    self->events.reset();  // the parent's, not the child's, to log
     g_live = self;
     alive = 1;
   }

@@ -91,9 +91,9 @@ void init_free_key();
 // Returns every block this thread parks (SLL and spill) to its slabs and
 // collects remote frees. No-op on a thread without a heap.
 void drain_current_thread(hk_drain_reason reason);
-// Logs the calling thread's drains not logged yet (at process exit: its
-// next drain would have logged them).
-void log_pending_drains();
+// Logs the calling thread's event backlog (at process exit: its next drain
+// would have logged it).
+void log_event_backlog();
 // Blocks freed into the global heap (used by threads after their exit) wait
 // in its inbox; collect them.
 void collect_global_inbox();
