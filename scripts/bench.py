@@ -305,6 +305,23 @@ def goals(entries, allocs, judge):
     def also(r):
         return f" ({other_name}: {r:.2f}x)" if r is not None else ""
 
+    measure = "value" if judge == "wall" else "cpu_value"
+
+    def spread(r):
+        """Half the min..max range of one cell's runs over their median, on
+        the judged measure: how far one run strays on this machine."""
+        vals = sorted(x[measure] for x in r["runs"] if x.get(measure))
+        if len(vals) < 2:
+            return 0.0
+        return (vals[-1] - vals[0]) / 2 / statistics.median(vals)
+
+    def noise(ratio, limit, *cells):
+        """A verdict whose ratio is closer to its limit than the runs' own
+        spread could flip on a rerun; say so next to it."""
+        s = sum(spread(c) for c in cells)
+        return (f"; within the runs' spread (±{100 * s:.0f}%)"
+                if abs(ratio - limit) <= s * ratio else "")
+
     if HAKMEM not in allocs:
         return out
     for e in entries:
@@ -323,7 +340,8 @@ def goals(entries, allocs, judge):
             best = min(peers, key=lambda p: peers[p][key])
             r = peers[best][key]
             add(e["workload"], ">= 1.0x best peer speed", r, r >= 1.0,
-                f"best peer {best}: hakmem is {r:.2f}x as fast{also(peers[best].get(other))}")
+                f"best peer {best}: hakmem is {r:.2f}x as fast{also(peers[best].get(other))}"
+                f"{noise(r, 1.0, hk, peers[best])}")
         rss_peers = {p: res[p] for p in PEERS if p in res and res[p]["rss_median_kib"]}
         if rss_peers and hk["rss_median_kib"]:
             lean = min(rss_peers, key=lambda p: rss_peers[p]["rss_median_kib"])
@@ -353,7 +371,8 @@ def goals(entries, allocs, judge):
             if r is not None:
                 add(e["workload"], f"recorder within {RECORDER_GOAL:.0%}", r,
                     r >= 1 - RECORDER_GOAL,
-                    f"traced runs at {r:.3f}x untraced speed{also(o)}")
+                    f"traced runs at {r:.3f}x untraced speed{also(o)}"
+                    f"{noise(r, 1 - RECORDER_GOAL, hk, rec)}")
     return out
 
 
