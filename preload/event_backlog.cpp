@@ -1,16 +1,8 @@
 #include "event_backlog.h"
 
-#include <time.h>
-
 #include "event_ring.h"
 
 namespace hk {
-
-uint64_t mono_ns() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
-}
 
 void EventBacklog::drain(hk_drain_reason reason, uint64_t blocks, uint64_t emptied) {
   Drains& d = reason == HK_DRAIN_OVERFLOW ? overflow_ : interval_;

@@ -19,9 +19,6 @@
 
 namespace hk {
 
-// CLOCK_MONOTONIC in ns, the clock of every event.
-uint64_t mono_ns();
-
 class EventBacklog {
  public:
   static constexpr uint64_t kLogPeriodNs = 1000000;

@@ -31,6 +31,12 @@ struct RingWriter {
 
 RingWriter* g_ring = nullptr;
 
+uint64_t clock_ns(clockid_t clock) {
+  timespec ts;
+  clock_gettime(clock, &ts);
+  return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
+}
+
 namespace {
 
 RingWriter s_writer;
@@ -42,12 +48,6 @@ struct RingConfig {
 RingConfig s_config;
 
 __thread uint32_t t_tid __attribute__((tls_model("initial-exec")));
-
-uint64_t now_ns(clockid_t clock) {
-  timespec ts;
-  clock_gettime(clock, &ts);
-  return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
-}
 
 uint32_t current_tid() {
   if (__builtin_expect(t_tid == 0, 0)) t_tid = uint32_t(gettid());
@@ -177,7 +177,7 @@ bool read_settings(Settings& st) {
   const char* tmpl = getenv("HAKMEM_RING");
   if (!tmpl || !*tmpl) return false;
   if (!build_path(tmpl, st.path, sizeof st.path, st.default_name,
-                  st.start_ns = now_ns(CLOCK_MONOTONIC))) {
+                  st.start_ns = mono_ns())) {
     refuse("HAKMEM_RING is too long", nullptr, 0);
     return false;
   }
@@ -248,7 +248,7 @@ void append(RingWriter* w, uint16_t type, uint8_t cls, uint8_t reason, uint64_t 
   uint64_t* word = reinterpret_cast<uint64_t*>(slot);
   const uint64_t packed = uint64_t(current_tid()) | (uint64_t(type) << 32) |
                           (uint64_t(cls) << 48) | (uint64_t(reason) << 56);
-  __atomic_store_n(&word[1], now_ns(CLOCK_MONOTONIC), __ATOMIC_RELAXED);
+  __atomic_store_n(&word[1], mono_ns(), __ATOMIC_RELAXED);
   __atomic_store_n(&word[2], packed, __ATOMIC_RELAXED);
   __atomic_store_n(&word[3], addr, __ATOMIC_RELAXED);
   __atomic_store_n(&word[4], len, __ATOMIC_RELAXED);
@@ -369,7 +369,7 @@ bool open_ring(RingWriter& w, pid_t ppid) {
   h->clock_id = CLOCK_MONOTONIC;
   h->events_version = HK_EVENTS_VERSION;
   h->start_mono_ns = st.start_ns;
-  h->start_realtime_ns = now_ns(CLOCK_REALTIME);
+  h->start_realtime_ns = clock_ns(CLOCK_REALTIME);
   h->writer_state = HK_RING_STATE_OPEN;
   __atomic_store_n(&h->magic, HK_RING_MAGIC, __ATOMIC_RELEASE);
 
