@@ -55,8 +55,8 @@ void* alloc_zeroed(size_t n, size_t size) {
 size_t usable_size(const void* p) {
   const uint8_t kind = registry_kind(p);
   if (kind == kRegSuperSlab) {
-    const Slab* s = slab_of(p);
-    if (s->state == kSlabFree || block_index(s, p) >= s->carved) return 0;
+    const Slab* s = slab_head(slab_of(p));
+    if (s->state == kSlabFree || !is_carved_block(s, p)) return 0;
     return s->bsize;
   }
   return kind ? large_usable(p) : 0;
@@ -82,17 +82,17 @@ int owns_live(const void* p) {
   const uint8_t kind = registry_kind(p);
   if (kind == 0) return 0;
   if (kind != kRegSuperSlab) return large_usable(p) != 0;
-  Slab* s = slab_of(p);
+  Slab* s = slab_head(slab_of(p));
   auto on_freelist = [&] {
     for (void* q = s->freelist; q; q = *static_cast<void**>(q))
       if (q == p) return true;
     return false;
   };
   // Another thread's slab: its freelist and cache cannot be looked into.
-  auto carved_by_other = [&] { return block_index(s, p) < s->carved; };
+  auto carved_by_other = [&] { return is_carved_block(s, p); };
   ThreadHeap* owner = s->owner.load(std::memory_order_acquire);
   if (owner == t_tc.heap) {
-    if (block_index(s, p) >= s->carved) return 0;
+    if (!is_carved_block(s, p)) return 0;
     return !on_freelist() && !parked_by_current_thread(p, s->cls);
   }
   if (owner != kUnowned) return carved_by_other();
@@ -101,7 +101,7 @@ int owns_live(const void* p) {
   // lock (adoption holds it): the slab is then active, live blocks and all,
   // and only its new owner may read its freelist.
   if (s->owner.load(std::memory_order_relaxed) != kUnowned) return carved_by_other();
-  if (s->state != kSlabOrphan || block_index(s, p) >= s->carved) return 0;
+  if (s->state != kSlabOrphan || !is_carved_block(s, p)) return 0;
   return !on_freelist();
 }
 

@@ -80,7 +80,7 @@ HK_API int hakmem_inspect(const void* p, struct hakmem_block_info* out) {
   memset(out, 0, sizeof(*out));
   const uint8_t kind = registry_kind(p);
   if (kind == kRegSuperSlab) {
-    const Slab* s = slab_of(p);
+    const Slab* s = slab_head(slab_of(p));
     const SuperSlab* ss = ss_of(p);
     out->kind = HAKMEM_SMALL;
     out->slab_state = s->state;

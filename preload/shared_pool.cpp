@@ -58,14 +58,30 @@ void note_slab_empty(const Slab* s) {
         .s(" idx=").u(s->idx).end();
 }
 
+// Every page of slab s (its head) gets the state and the owner: the free
+// fast path reads the owner of whichever page a block starts in.
+void mark_pages(Slab* s, SlabState state, ThreadHeap* owner) {
+  for (unsigned i = kClasses.pages[s->cls]; i-- > 0;) {
+    s[i].state = state;
+    s[i].owner.store(owner, std::memory_order_release);
+  }
+}
+
+// Bit i set: pages i .. i+n-1 are free and i is a multiple of n (a slab
+// of n pages is aligned to its size).
+uint64_t free_runs(uint64_t free_mask, unsigned n) {
+  uint64_t runs = free_mask;
+  for (unsigned w = 1; w < n; w *= 2) runs &= runs >> w;
+  return runs & (~uint64_t(0) / ((uint64_t(1) << n) - 1));
+}
+
 Slab* adopt_orphan_locked(ThreadHeap* h, unsigned cls) {
   int budget = 8;  // bounded scan: orphans without free blocks stay put
   for (Slab* s = g_orphans[cls]; s && budget--; s = s->next) {
     if (!s->freelist && s->carved == s->capacity) continue;
     list_remove(g_orphans[cls], s);
     s->list = kOnNone;
-    s->state = kSlabActive;
-    s->owner.store(h, std::memory_order_release);
+    mark_pages(s, kSlabActive, h);
     bump(g_stats.slabs_adopted);
     return s;
   }
@@ -75,16 +91,16 @@ Slab* adopt_orphan_locked(ThreadHeap* h, unsigned cls) {
 void release_locked(Slab* s) {
   SuperSlab* ss = ss_of(s);
   const unsigned cls = s->cls;
-  s->owner.store(kUnowned, std::memory_order_release);
-  s->state = kSlabFree;
-  s->cls = uint8_t(HK_CLASS_NONE);
+  const unsigned pages = kClasses.pages[cls];
+  mark_pages(s, kSlabFree, kUnowned);
+  for (unsigned i = 0; i < pages; ++i) s[i].cls = uint8_t(HK_CLASS_NONE);
   s->freelist = nullptr;
   const bool was_full = ss->free_mask == 0;
-  ss->free_mask |= uint64_t(1) << s->idx;
+  ss->free_mask |= ((uint64_t(1) << pages) - 1) << s->idx;
   --ss->active;
   bump(g_stats.slabs_released);
-  emit(HK_EV_SLAB_RELEASE, uint8_t(cls), HK_SLAB_RELEASE_EMPTIED, addr(slab_base(s)), kSlabSize,
-       s->idx, s->capacity, ss->active);
+  emit(HK_EV_SLAB_RELEASE, uint8_t(cls), HK_SLAB_RELEASE_EMPTIED, addr(slab_base(s)),
+       pages * kSlabSize, s->idx, s->capacity, ss->active);
   if (ss->active == 0) {
     if (!was_full) list_remove(g_partial_ss, ss);
     ss->where = kSsNowhere;
@@ -101,38 +117,51 @@ void release_locked(Slab* s) {
 Slab* pool_acquire_slab(ThreadHeap* h, unsigned cls) {
   Guard g(g_pool_lock);
   if (Slab* s = adopt_orphan_locked(h, cls)) return s;
+  const unsigned pages = kClasses.pages[cls];
+  // The first partly used SuperSlab with room for the slab (a bounded
+  // look: one-page slabs fill the holes the others cannot use).
   SuperSlab* ss = g_partial_ss;
-  if (!ss) {
+  uint64_t runs = 0;
+  for (int budget = 8; ss && budget-- > 0; ss = ss->next)
+    if ((runs = free_runs(ss->free_mask, pages)) != 0) break;
+  if (!runs) {
     ss = lru_pop(cls);
     if (!ss) ss = superslab_map();
     if (!ss) return nullptr;
     list_push(g_partial_ss, ss);
     ss->where = kSsPartial;
+    runs = free_runs(ss->free_mask, pages);
   }
-  const unsigned idx = unsigned(__builtin_ctzll(ss->free_mask));
-  ss->free_mask &= ~(uint64_t(1) << idx);
+  const unsigned idx = unsigned(__builtin_ctzll(runs));
+  ss->free_mask &= ~(((uint64_t(1) << pages) - 1) << idx);
   ++ss->active;
   if (ss->free_mask == 0) {
     list_remove(g_partial_ss, ss);
     ss->where = kSsNowhere;
   }
   Slab* s = &ss->slabs[idx];
-  s->cls = uint8_t(cls);
   s->bsize = kClasses.size[cls];
-  s->recip = kClasses.recip[cls];
+  s->off_mask = uint32_t(pages * kSlabSize - 1);
   s->start_magic = block_start_magic(s->bsize);
-  s->capacity = uint16_t(kSlabSize / s->bsize);
+  s->capacity = uint16_t(pages * kSlabSize / s->bsize);
   s->bin_offset = uint16_t(offsetof(ThreadCache, bins) + cls * sizeof(Bin));
   s->used = 0;
   s->carved = 0;
   s->freelist = nullptr;
   s->list = kOnNone;
   s->prev = s->next = nullptr;
-  s->state = kSlabActive;
-  s->owner.store(h, std::memory_order_release);
+  // The other pages mirror what free() reads from the page a block is in.
+  for (unsigned i = 0; i < pages; ++i) {
+    s[i].cls = uint8_t(cls);
+    s[i].bsize = s->bsize;
+    s[i].off_mask = s->off_mask;
+    s[i].start_magic = s->start_magic;
+    s[i].bin_offset = s->bin_offset;
+  }
+  mark_pages(s, kSlabActive, h);
   bump(g_stats.slabs_acquired);
-  emit(HK_EV_SLAB_ACQUIRE, uint8_t(cls), 0, addr(slab_base(s)), kSlabSize, idx, s->capacity,
-       ss->active);
+  emit(HK_EV_SLAB_ACQUIRE, uint8_t(cls), 0, addr(slab_base(s)), pages * kSlabSize, idx,
+       s->capacity, ss->active);
   return s;
 }
 
@@ -144,18 +173,17 @@ void pool_slab_emptied(Slab* s) {
 
 void pool_orphan_slab(Slab* s) {
   Guard g(g_pool_lock);
-  s->state = kSlabOrphan;
-  s->owner.store(kUnowned, std::memory_order_release);
+  mark_pages(s, kSlabOrphan, kUnowned);
   list_push(g_orphans[s->cls], s);
   s->list = kOnOrphans;
 }
 
-bool pool_free_unowned(Slab* s, void* p) {
+bool pool_free_unowned(Slab* page, void* p) {
   Guard g(g_pool_lock);
-  if (s->owner.load(std::memory_order_acquire) != kUnowned) return false;
+  if (page->owner.load(std::memory_order_acquire) != kUnowned) return false;
+  Slab* s = slab_head(page);
   if (s->state != kSlabOrphan) fatal("free(): invalid pointer or double free of", p);
-  const uint32_t idx = block_index(s, p);
-  if (idx >= s->carved || s->used == 0) fatal("free(): invalid pointer or double free of", p);
+  if (!is_carved_block(s, p) || s->used == 0) fatal("free(): invalid pointer or double free of", p);
   *static_cast<void**>(p) = s->freelist;
   s->freelist = p;
   drop(g_stats.class_used[s->cls]);

@@ -32,10 +32,11 @@ void pool_slab_emptied(Slab* s);
 // adopts it; frees into it go through pool_free_unowned().
 void pool_orphan_slab(Slab* s);
 
-// Frees p into slab s that has no owner (kUnowned). Returns false (doing nothing) when
-// s has an owner by the time the lock is held: the caller re-routes.
+// Frees p, a block starting in page `page`, into its slab that has no owner
+// (kUnowned). Returns false (doing nothing) when the slab has an owner by
+// the time the lock is held: the caller re-routes.
 // Aborts on a free into a slab that holds no blocks (invalid or double free).
-bool pool_free_unowned(Slab* s, void* p);
+bool pool_free_unowned(Slab* page, void* p);
 
 // Unmaps every SuperSlab in the LRU cache; returns the bytes given back.
 size_t pool_trim();

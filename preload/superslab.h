@@ -1,11 +1,18 @@
 // SuperSlab and slab layout: the seed's vocabulary in memory.
 //
 // Contract: a SuperSlab is a kSsSize-aligned region of kSsSize bytes from
-// mmap. Its first slab holds this header (so every data slab, and every
-// power-of-two block in it, keeps its natural alignment); the other slabs
-// each serve one size class at a time. Each slab's metadata has `used`
+// mmap, cut into 32 KiB pages. Its first page holds this header (so every
+// data page, and every power-of-two block in it, keeps its natural
+// alignment). A slab is one page, or two for the classes above 16 KiB
+// (kClasses.pages), aligned to its size, serving one size class at a time.
+// Each slab's metadata has `used`
 // (blocks handed out of the slab: live in the program, or parked in its
 // owner's TLS SLL / spill list), a freelist and an owner thread heap.
+//
+// Every page has a metadata record; the first page's is the slab's. The
+// other pages of a slab mirror what the free fast path reads (owner, class,
+// bin offset, block geometry, state), so that free() finds it at
+// slab_of(p) for any block; slow paths take slab_head() of that.
 //
 // Who writes what: `owner`, `state` and the list links of an unowned
 // (free/orphan) slab change under the shared-pool lock only; the fields of an
@@ -21,6 +28,8 @@
 
 #include <hakmem/events.h>
 
+#include "size_classes.h"
+
 namespace hk {
 
 constexpr unsigned kSsShift = 21;
@@ -29,12 +38,13 @@ constexpr size_t kSsSize = size_t(1) << kSsShift;  // 2 MiB
 // uses, so the slab size sets the floor of the footprint. Against 64 KiB
 // slabs (measured, peak RSS): larson 4 threads 12.3 -> 10.3 MB,
 // producer_consumer 3.3 -> 2.8 MB, fill_free_all 15.4 -> 13.8 MB, at 0.8%
-// more instructions on random_mixed 16..1040. The largest class (32 KiB)
-// gets a slab of its own per block.
+// more instructions on random_mixed 16..1040. Classes above 16 KiB take
+// two-page slabs (size_classes.h).
 constexpr unsigned kSlabShift = 15;
-constexpr size_t kSlabSize = size_t(1) << kSlabShift;  // 32 KiB
+constexpr size_t kSlabSize = size_t(1) << kSlabShift;  // 32 KiB: a page, the smallest slab
+static_assert(kSlabSize == kPageSize, "size_classes.h counts slab pages of this size");
 constexpr unsigned kSlabsPerSs = unsigned(kSsSize / kSlabSize);
-constexpr uint64_t kDataSlabMask = ~uint64_t(1);  // slab 0 holds the header
+constexpr uint64_t kDataSlabMask = ~uint64_t(1);  // page 0 holds the header
 constexpr uint64_t kSsMagic = 0x62616c5370755348ull;  // "HSupSlab"
 
 struct ThreadHeap;
@@ -50,11 +60,13 @@ enum SlabList : uint8_t { kOnNone = 0, kOnPartial = 1, kOnFull = 2, kOnOrphans =
 struct alignas(64) Slab {
   std::atomic<ThreadHeap*> owner;
   uint32_t bsize;
-  uint32_t recip;
+  // The slab's bytes - 1 (it is aligned to its size): p & off_mask is p's
+  // offset in its slab, from any of the slab's pages.
+  uint32_t off_mask;
   uint8_t cls;
   uint8_t state;  // SlabState
   uint8_t list;   // SlabList
-  uint8_t idx;    // index in the SuperSlab
+  uint8_t idx;    // index of this page in the SuperSlab
   // Byte offset of the class's Bin in a ThreadCache: the free fast path
   // adds it to the cache's address instead of scaling cls.
   uint16_t bin_offset;
@@ -77,7 +89,7 @@ enum SsWhere : uint8_t { kSsNowhere = 0, kSsPartial = 1, kSsLru = 2 };
 struct SuperSlab {
   uint64_t magic;
   uint32_t active;     // slabs owned or orphaned
-  uint64_t free_mask;  // bit i: slab i is in the shared pool
+  uint64_t free_mask;  // bit i: page i is in the shared pool
   SuperSlab* prev;
   SuperSlab* next;
   uint8_t where;  // SsWhere
@@ -97,21 +109,29 @@ inline Slab* slab_of(const void* p) {
   return reinterpret_cast<Slab*>((a & ~(kSsSize - 1)) + offsetof(SuperSlab, slabs) +
                                  ((a >> (kSlabShift - kLog)) & ((kSlabsPerSs - 1) << kLog)));
 }
+// The slab a page's metadata belongs to (the metadata of its first page).
+// A free page (no class) is its own.
+inline Slab* slab_head(Slab* s) {
+  if (s->cls >= kNumClasses) return s;
+  const unsigned first = s->idx & ~(unsigned(kClasses.pages[s->cls]) - 1);
+  return s - (s->idx - first);
+}
+inline const Slab* slab_head(const Slab* s) { return slab_head(const_cast<Slab*>(s)); }
 inline char* slab_base(const Slab* s) {
   return reinterpret_cast<char*>(ss_of(s)) + size_t(s->idx) * kSlabSize;
 }
 constexpr uint64_t block_start_magic(uint32_t bsize) { return 1 + ~uint64_t(0) / bsize; }
-// True if p is exactly a block start of s (its offset in the slab is a
-// multiple of the block size).
+// True if p is exactly a block start of the slab of page s (its offset in
+// the slab is a multiple of the block size).
 inline bool is_block_start(const Slab* s, const void* p) {
-  const uint64_t off = reinterpret_cast<uintptr_t>(p) & (kSlabSize - 1);
+  const uint64_t off = reinterpret_cast<uintptr_t>(p) & s->off_mask;
   return off * s->start_magic < s->start_magic;
 }
-// Index of p in its slab if p is exactly a block start, else UINT32_MAX.
-inline uint32_t block_index(const Slab* s, const void* p) {
-  const uint32_t off = uint32_t(reinterpret_cast<uintptr_t>(p) & (kSlabSize - 1));
-  const uint32_t idx = uint32_t((uint64_t(off) * s->recip) >> 32);
-  return idx * s->bsize == off ? idx : UINT32_MAX;
+// True if p starts a block that slab s (its head) has carved, that is
+// handed out at some time: an address past them was never a block.
+inline bool is_carved_block(const Slab* s, const void* p) {
+  const uint64_t off = reinterpret_cast<uintptr_t>(p) & s->off_mask;
+  return is_block_start(s, p) && off < uint64_t(s->carved) * s->bsize;
 }
 
 // Maps a new SuperSlab (aligned, registered) and logs SS_MAP; nullptr when

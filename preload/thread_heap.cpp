@@ -94,9 +94,10 @@ struct Tally {
 // once per run, not once per block. Returns the rest of the chain.
 // At most `limit` blocks (at least one).
 void* return_run(ThreadHeap* h, void* p, Tally& t, uint64_t limit) {
-  Slab* s = slab_of(p);
+  Slab* s = slab_head(slab_of(p));
   if (s->owner.load(std::memory_order_relaxed) != h) fatal("heap corrupted: foreign block", p);
-  const uintptr_t slab_bits = reinterpret_cast<uintptr_t>(p) & ~(kSlabSize - 1);
+  const uintptr_t off_mask = s->off_mask;
+  const uintptr_t slab_bits = reinterpret_cast<uintptr_t>(p) & ~off_mask;
   // Every parked block starts a block (checked when it was freed); one past
   // the carved ones was never handed out.
   const uintptr_t carved_end = uintptr_t(s->carved) * s->bsize;
@@ -105,13 +106,13 @@ void* return_run(ThreadHeap* h, void* p, Tally& t, uint64_t limit) {
   uint32_t n = 0;
   do {
     void* next = *static_cast<void**>(p);
-    if ((reinterpret_cast<uintptr_t>(p) & (kSlabSize - 1)) >= carved_end || n == used)
+    if ((reinterpret_cast<uintptr_t>(p) & off_mask) >= carved_end || n == used)
       double_free(p);
     *static_cast<void**>(p) = list;
     list = p;
     ++n;
     p = next;
-  } while (p && n < limit && (reinterpret_cast<uintptr_t>(p) & ~(kSlabSize - 1)) == slab_bits);
+  } while (p && n < limit && (reinterpret_cast<uintptr_t>(p) & ~off_mask) == slab_bits);
   s->freelist = list;
   s->used = used - n;
   t.blocks += n;
@@ -168,7 +169,7 @@ void collect_inbox(ThreadHeap* h) {
     // and unmap its SuperSlab.
     const unsigned cls = s->cls;
     if (runs++ == 0) {
-      first_slab = addr(slab_base(s));
+      first_slab = addr(slab_base(slab_head(s)));
       batch_cls = cls;
     } else if (cls != batch_cls) {
       batch_cls = HK_CLASS_NONE;
@@ -501,7 +502,8 @@ void free_suspect(void* p, Slab* s) {
       if (q == p) return true;
     return false;
   };
-  if (listed(tc.bins[s->cls].head) || listed(tc.heap->cls[s->cls].spill) || listed(s->freelist))
+  if (listed(tc.bins[s->cls].head) || listed(tc.heap->cls[s->cls].spill) ||
+      listed(slab_head(s)->freelist))
     double_free(p);
   free_local(p, s);
 }
@@ -554,7 +556,7 @@ void free_not_owned(void* p, Slab* s) {
   for (;;) {
     ThreadHeap* o = s->owner.load(std::memory_order_acquire);
     if (o != kUnowned) {
-      if (block_index(s, p) == UINT32_MAX) invalid_free(p);
+      if (!is_block_start(s, p)) invalid_free(p);
       push_inbox(o, p);
       bump(g_stats.remote_frees);
       return;

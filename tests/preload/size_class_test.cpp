@@ -40,14 +40,19 @@ TEST(SizeClasses, EveryPowerOfTwoIsAClass) {
   for (size_t p = 16; p <= hk::kMaxSmall; p *= 2) EXPECT_EQ(class_size(size_to_class(p)), p);
 }
 
-TEST(SizeClasses, ReciprocalDividesEveryOffsetInASlabExactly) {
+TEST(SizeClasses, EverySlabHoldsAtLeastTwoBlocksInAsFewPagesAsThatTakes) {
   for (unsigned c = 0; c < kNumClasses; ++c) {
-    const uint64_t size = class_size(c);
-    for (uint32_t off = 0; off < 65536; off += 1 + off / 64) {
-      const uint32_t q = uint32_t((uint64_t(off) * hk::kClasses.recip[c]) >> 32);
-      ASSERT_EQ(q, off / size) << "class " << c << " offset " << off;
+    const unsigned pages = hk::kClasses.pages[c];
+    EXPECT_TRUE(pages == 1 || pages == 2) << "class " << c;
+    EXPECT_GE(pages * hk::kPageSize / class_size(c), hk::kMinSlabBlocks) << "class " << c;
+    if (pages > 1) {
+      EXPECT_LT((pages / 2) * hk::kPageSize / class_size(c), hk::kMinSlabBlocks) << "class " << c;
     }
   }
+  EXPECT_EQ(hk::kClasses.pages[size_to_class(8192)], 1u);
+  EXPECT_EQ(hk::kClasses.pages[size_to_class(16384)], 1u);
+  EXPECT_EQ(hk::kClasses.pages[size_to_class(16385)], 2u);
+  EXPECT_EQ(hk::kClasses.pages[size_to_class(hk::kMaxSmall)], 2u);
 }
 
 TEST(SizeClasses, TlsSllCapacityIsBounded) {

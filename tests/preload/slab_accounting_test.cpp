@@ -3,6 +3,7 @@
 // thread: slabs belong to one thread, so the test's own slabs are not mixed
 // with gtest's. ctest runs each suite under the environment it names.
 #include <gtest/gtest.h>
+#include <malloc.h>
 #include <stdlib.h>
 
 #include <atomic>
@@ -43,7 +44,7 @@ void in_thread(F f) {
   t.join();
 }
 
-// 1 KiB blocks: 64 per slab, ~2000 per SuperSlab. 8000 of them span four
+// 1 KiB blocks: 32 per slab, ~2000 per SuperSlab. 8000 of them span four
 // SuperSlabs, so at least two hold nothing but this thread's slabs.
 constexpr size_t kBlock = 1024;
 constexpr int kMany = 8000;
@@ -244,6 +245,61 @@ TEST(Remote, OwnsStaysTrueForALiveBlockWhileItsSlabIsAdopted) {
                               << " checks";
   EXPECT_GE(stats().slabs_adopted, before.slabs_adopted + 1) << "the slab was never adopted";
   free(kept);
+}
+
+// Blocks above 16 KiB live in two-page slabs: 20 KiB blocks sit at 0, 20
+// and 40 KiB of a 64 KiB slab, so the third starts in the slab's second
+// page, where free() reads that page's mirror of the slab's metadata.
+constexpr size_t kTwoPageBlock = 20 << 10;
+constexpr uintptr_t kTwoPageSlab = 64 << 10;
+
+TEST(TwoPageSlab, ABlockInTheSecondPageIsFreedIntoTheSameSlab) {
+  in_thread([] {
+    const auto v = alloc_many(3, kTwoPageBlock);
+    const hakmem_block_info first = info(v[0]);
+    ASSERT_EQ(first.kind, HAKMEM_SMALL);
+    EXPECT_EQ(first.block_size, kTwoPageBlock);
+    EXPECT_EQ(first.slab % kTwoPageSlab, 0u) << "a slab is aligned to its size";
+    for (void* p : v) EXPECT_EQ(info(p).slab, first.slab) << "a fresh thread fills one slab";
+    void* third = v[2];
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(third) - first.slab, 2 * kTwoPageBlock);
+    EXPECT_EQ(hakmem_owns(third), 1);
+    EXPECT_EQ(malloc_usable_size(third), kTwoPageBlock);
+    EXPECT_EQ(info(third).slab_used, 3u);
+
+    const hakmem_stats before = stats();
+    free_all(v);
+    hakmem_drain_now();
+    const hakmem_stats after = stats();
+    EXPECT_EQ(hakmem_owns(third), 0);
+    EXPECT_EQ(info(third).slab_state, HAKMEM_SLAB_FREE) << "the slab emptied, both pages with it";
+    EXPECT_EQ(info(v[0]).slab_state, HAKMEM_SLAB_FREE);
+    EXPECT_EQ(after.slabs_released, before.slabs_released + 1) << "one slab, not one per page";
+  });
+}
+
+TEST(TwoPageSlab, SecondPageBlocksOfAnOrphanGoBackToIt) {
+  std::vector<void*> v;
+  in_thread([&] { v = alloc_many(3, kTwoPageBlock); });
+  ASSERT_EQ(info(v[2]).slab_state, HAKMEM_SLAB_ORPHAN);
+  ASSERT_EQ(info(v[2]).slab, info(v[0]).slab);
+  free(v[2]);  // not this thread's slab, and nobody's: the pool's path
+  EXPECT_EQ(hakmem_owns(v[2]), 0);
+  EXPECT_EQ(info(v[0]).slab_used, 2u);
+  free(v[0]);
+  free(v[1]);
+  EXPECT_EQ(info(v[0]).slab_state, HAKMEM_SLAB_FREE);
+  EXPECT_EQ(info(v[2]).slab_state, HAKMEM_SLAB_FREE);
+}
+
+TEST(Misuse, AnInteriorPointerInASlabsSecondPageAborts) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(
+      {
+        auto* p = static_cast<char*>(opaque(malloc(kTwoPageBlock)));
+        free(opaque(p + (32 << 10)));  // the second page's first byte, inside block 1
+      },
+      "invalid pointer");
 }
 
 TEST(LruOff, AnEmptySuperSlabIsUnmappedAtOnce) {
