@@ -31,12 +31,6 @@ struct RingWriter {
 
 RingWriter* g_ring = nullptr;
 
-uint64_t clock_ns(clockid_t clock) {
-  timespec ts;
-  clock_gettime(clock, &ts);
-  return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
-}
-
 namespace {
 
 RingWriter s_writer;
@@ -248,7 +242,7 @@ void append(RingWriter* w, uint16_t type, uint8_t cls, uint8_t reason, uint64_t 
   uint64_t* word = reinterpret_cast<uint64_t*>(slot);
   const uint64_t packed = uint64_t(current_tid()) | (uint64_t(type) << 32) |
                           (uint64_t(cls) << 48) | (uint64_t(reason) << 56);
-  __atomic_store_n(&word[1], mono_ns(), __ATOMIC_RELAXED);
+  __atomic_store_n(&word[1], event_ns(), __ATOMIC_RELAXED);
   __atomic_store_n(&word[2], packed, __ATOMIC_RELAXED);
   __atomic_store_n(&word[3], addr, __ATOMIC_RELAXED);
   __atomic_store_n(&word[4], len, __ATOMIC_RELAXED);
@@ -404,6 +398,7 @@ void ring_init() {
   if (done) return;
   done = true;
   if (!open_ring(s_writer, getppid())) return;
+  event_clock_init();
   __atomic_store_n(&g_ring, &s_writer, __ATOMIC_RELEASE);
   if (s_writer.exec_from)
     append(&s_writer, HK_EV_EXEC, HK_CLASS_NONE, 0, uint64_t(getpid()), 0, s_writer.exec_from,
@@ -414,6 +409,7 @@ void ring_init() {
 
 void ring_after_fork_child(pid_t parent) {
   t_tid = 0;  // the forking thread has a new tid in the child
+  event_clock_after_fork_child();
   RingWriter* old = g_ring;
   g_ring = nullptr;
   RingWriter parent_view{};

@@ -17,6 +17,8 @@
 
 #include <hakmem/events.h>
 
+#include "event_clock.h"
+
 namespace hk {
 
 struct RingWriter;
@@ -38,10 +40,6 @@ void ring_set_config(uint64_t drain_interval, uint64_t lru_cap, uint64_t sll_cap
 
 void ring_emit_slow(uint16_t type, uint8_t cls, uint8_t reason, uint64_t addr,
                     uint64_t len, uint64_t a, uint64_t b, uint64_t c);
-
-// A clock's time in ns; CLOCK_MONOTONIC is the clock of every event.
-uint64_t clock_ns(clockid_t clock);
-inline uint64_t mono_ns() { return clock_ns(CLOCK_MONOTONIC); }
 
 // An address as an event field.
 inline uint64_t addr(const void* p) { return uint64_t(reinterpret_cast<uintptr_t>(p)); }

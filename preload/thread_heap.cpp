@@ -281,7 +281,7 @@ void drain_heap(ThreadHeap* h, hk_drain_reason reason) {
   h->events.frees(h->frees_since_drain);
   h->frees_since_drain = 0;
   if (!g_ring) return;
-  const uint64_t now = mono_ns();
+  const uint64_t now = event_ns();
   if (idle_only) {
     h->events.drain(HK_DRAIN_INTERVAL, t.blocks, t.emptied);
     h->events.log_if_due(now);
@@ -301,7 +301,7 @@ void* refill(ThreadHeap* h, unsigned cls) {
   Bin& b = h->bins[cls];
   ClassLists& L = h->cls[cls];
   if (h->inbox.load(std::memory_order_relaxed)) collect_inbox(h);
-  if (g_ring && (++h->slow_calls & 63) == 0) snapshot_if_due(mono_ns());
+  if (g_ring && (++h->slow_calls & 63) == 0) snapshot_if_due(event_ns());
   const uint32_t want = L.fill;
   if (L.fill < b.cap / 2u) L.fill *= 2;
   if (L.spill) {
@@ -580,7 +580,7 @@ void drain_current_thread(hk_drain_reason reason) {
 void log_event_backlog() {
   ThreadCache& tc = t_tc;
   if (!g_ring || tc.heap == kNoHeap || tc.heap == kDeadHeap) return;
-  tc.heap->events.log(mono_ns());
+  tc.heap->events.log(event_ns());
 }
 
 void collect_global_inbox() {
@@ -641,7 +641,7 @@ void thread_exit_flush(void* arg) {
   tc.heap = kDeadHeap;
   for (unsigned c = 0; c < kNumClasses; ++c) tc.bins[c].cap = tc.bins[c].low = 0;
   collect_inbox(h);  // re-routes what arrived while orphaning
-  if (g_ring) h->events.log(mono_ns());
+  if (g_ring) h->events.log(event_ns());
   {
     Guard g(g_heaps_lock);
     for (ThreadHeap** link = &g_live; *link; link = &(*link)->next) {
