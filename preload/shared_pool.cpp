@@ -46,13 +46,14 @@ void ss_free(SuperSlab* ss) {
     lru_push(ss);
 }
 
-// A slab's used count reached 0: counters and the seed's
+// An empty slab goes back to the pool: counters and the seed's
 // HAKMEM_SS_FREE_DEBUG line. The event is the SLAB_RELEASE that follows at
 // once (reason HK_SLAB_RELEASE_EMPTIED): one record where there were two,
 // which counted on workloads that cycle slabs (fill_free_all: 130K pairs).
+// slabs_nonempty fell when `used` reached 0 (pool_free_unowned, or the
+// owner before pool_slab_emptied).
 void note_slab_empty(const Slab* s) {
   bump(g_stats.slabs_emptied);
-  drop(g_stats.slabs_nonempty);
   if (g_cfg.free_debug)
     Line().s("[SS_EMPTY] class=").u(s->cls).s(" slab=").p(slab_base(s)).s(" ss=").p(ss_of(s))
         .s(" idx=").u(s->idx).end();
@@ -188,6 +189,7 @@ bool pool_free_unowned(Slab* page, void* p) {
   s->freelist = p;
   drop(g_stats.class_used[s->cls]);
   if (--s->used == 0) {
+    drop(g_stats.slabs_nonempty);
     note_slab_empty(s);
     list_remove(g_orphans[s->cls], s);
     s->list = kOnNone;

@@ -24,8 +24,9 @@ extern Mutex g_pool_lock;
 // kOnNone). nullptr when the OS refuses memory.
 Slab* pool_acquire_slab(ThreadHeap* h, unsigned cls);
 
-// The owner saw s->used reach 0: count it and release it (one SLAB_RELEASE
-// record, reason HK_SLAB_RELEASE_EMPTIED, stands for both).
+// The owner releases s, whose used count reached 0 (it has dropped
+// slabs_nonempty then): one SLAB_RELEASE record, reason
+// HK_SLAB_RELEASE_EMPTIED, stands for the emptying and the release.
 void pool_slab_emptied(Slab* s);
 
 // The owner is exiting with live blocks in s: nobody owns it until a thread

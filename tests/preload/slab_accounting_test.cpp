@@ -193,6 +193,47 @@ TEST(Remote, CrossThreadFreesReachTheOwnerWhoCollectsThem) {
   EXPECT_EQ(after_collect.slab_state, HAKMEM_SLAB_FREE);
 }
 
+// A slab that other threads' frees empty stays with its owner for the
+// class's next refill (no trip through the pool), until a drain gives it
+// back. 8 KiB blocks: four per slab, and four mallocs in a fresh thread
+// carve them all with none left parked in its cache.
+TEST(Remote, ASlabEmptiedByRemoteFreesIsKeptForTheOwnersNextRefill) {
+  constexpr size_t kSize = 8192;
+  std::vector<void*> v;
+  std::atomic<int> phase{0};
+  hakmem_block_info kept{}, reused{}, drained{};
+  hakmem_stats before{}, at_reuse{}, at_drain{};
+  void* again = nullptr;
+  std::thread owner([&] {
+    v = alloc_many(4, kSize);
+    phase = 1;
+    while (phase != 2) std::this_thread::yield();
+    before = stats();
+    free(opaque(malloc(16)));  // a refill: collects the inbox
+    kept = info(v[0]);
+    again = opaque(malloc(kSize));
+    reused = info(again);
+    at_reuse = stats();
+    free(again);
+    hakmem_drain_now();
+    drained = info(v[0]);
+    at_drain = stats();
+  });
+  while (phase != 1) std::this_thread::yield();
+  ASSERT_EQ(info(v[0]).slab_used, 4u);
+  for (void* p : v) ASSERT_EQ(info(p).slab, info(v[0]).slab);
+  free_all(v);  // remote: into the owner's inbox
+  phase = 2;
+  owner.join();
+  EXPECT_EQ(kept.slab_state, HAKMEM_SLAB_ACTIVE) << "kept by its owner, not released";
+  EXPECT_EQ(kept.slab_used, 0u);
+  EXPECT_EQ(reused.slab, kept.slab) << "the next refill of the class takes the kept slab";
+  EXPECT_EQ(at_reuse.slabs_acquired, before.slabs_acquired + 1) << "only the 16-byte class's";
+  EXPECT_EQ(at_reuse.slabs_released, before.slabs_released);
+  EXPECT_EQ(drained.slab_state, HAKMEM_SLAB_FREE) << "a drain gives it back";
+  EXPECT_GE(at_drain.slabs_released, at_reuse.slabs_released + 1);
+}
+
 TEST(Remote, AnExitedThreadsSlabsAreOrphanedThenAdoptedOrReleased) {
   constexpr int kN = 300;
   std::vector<void*> v;
