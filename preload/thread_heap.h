@@ -30,16 +30,22 @@ namespace hk {
 
 // One TLS SLL. count is atomic only so that snapshots on other threads may
 // read it; the owner updates it with a plain load and store (no RMW).
-// low is the low-water mark: the fewest blocks the SLL held since the last
-// drain. The alloc fast path lowers it with a conditional move; the bottom
-// `low` blocks sat idle all interval, and those are what the periodic drain
-// returns to the slabs. All three counts are 16 bits (cap is at most 256),
-// so that the free fast path compares count with cap straight from memory.
+// The periodic drain returns the SLL's idle blocks: the bottom `start -
+// pops` of them, which were there at the last drain (start) and which no
+// pop since (pops) can have reached, pops taking from the top. The alloc
+// fast path only bumps pops: one instruction, where a low-water mark took
+// four, and a bound this tight returns fewer blocks that are needed again
+// at once (random_mixed 16..1040: 615K blocks drained per 20M operations
+// with the low-water mark, 45K with this, and 3.5% less time). All counts are 16
+// bits (cap is at most 256), so that the free fast path compares count with
+// cap straight from memory; pops may wrap, which at worst returns blocks
+// that were in use (correct, just not idle).
 struct Bin {
   void* head;
   std::atomic<uint16_t> count;
   uint16_t cap;  // 0 until the thread has a heap: every free misses
-  uint16_t low;
+  uint16_t pops;
+  uint16_t start;
 };
 static_assert(sizeof(Bin) == 16, "four bins per cache line");
 

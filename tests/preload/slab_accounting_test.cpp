@@ -140,6 +140,23 @@ TEST(Drain, ThePeriodicDrainRunsFromTheFreePath) {
   EXPECT_GT(after.blocks_drained, before.blocks_drained);
 }
 
+// Blocks parked at one drain and untouched until the next are idle: that
+// drain returns most of them, while another class keeps the thread busy.
+TEST(Drain, AQuietClassIsReturnedOverTheNextIntervals) {
+  ASSERT_EQ(stats().drain_interval, 1024u);
+  in_thread([] {
+    constexpr int kN = 100;  // below the 64-byte class's SLL capacity
+    const auto v = alloc_many(kN, 64);
+    const unsigned cls = info(v[0]).size_class;
+    free_all(v);
+    const uint64_t parked = stats().classes[cls].parked;
+    ASSERT_GE(parked, uint64_t(kN));
+    for (int i = 0; i < 3 * 1024; ++i) free(opaque(malloc(32)));  // three drains
+    EXPECT_LE(stats().classes[cls].parked, parked - kN + kN / 4)
+        << "idle since the first drain: most of it goes back at the second";
+  });
+}
+
 TEST(Drain, EmptySuperSlabEntersTheLruAndAPopHitReusesIt) {
   ASSERT_GE(stats().lru_cap, 4u);
   std::set<uintptr_t> cached;
