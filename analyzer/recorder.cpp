@@ -385,6 +385,14 @@ int record(const RecordOptions& o) {
     }
   }
 
+#ifndef HAKMEM_HAVE_BPF
+  if (o.bpf) {
+    say("this build has no eBPF probe (configured with HAKMEM_BPF=OFF): record allocator "
+        "events only with --no-bpf");
+    return kExitBpfLoadFailed;
+  }
+#endif
+
   auto run_as = sudo_invoker();
   const uid_t owner = run_as ? run_as->uid : geteuid();
   char dir_template[] = "/dev/shm/hakmem-record.XXXXXX";
@@ -393,11 +401,16 @@ int record(const RecordOptions& o) {
     return kExitLaunchFailed;
   }
   const std::string ring_dir = dir_template;
-  if (run_as && chown(ring_dir.c_str(), run_as->uid, run_as->gid) != 0) {
-    say(fmt::format("cannot hand {} to uid {}: {}", ring_dir, run_as->uid, std::strerror(errno)));
+  // Until the trace exists, giving up removes the (still empty) ring directory.
+  auto fail_early = [&](const std::string& why, int code) {
+    say(why);
     rmdir(ring_dir.c_str());
-    return kExitLaunchFailed;
-  }
+    return code;
+  };
+  if (run_as && chown(ring_dir.c_str(), run_as->uid, run_as->gid) != 0)
+    return fail_early(fmt::format("cannot hand {} to uid {}: {}", ring_dir, run_as->uid,
+                                  std::strerror(errno)),
+                      kExitLaunchFailed);
   // The command is forked, held, before the probe loads: a fork of this
   // process after that copied the page table entries of the probe's ring
   // buffer (a mapping fork cannot leave to be faulted in again) and of the
@@ -409,9 +422,7 @@ int record(const RecordOptions& o) {
   try {
     launcher.start({o.command, command_env(ring_dir + "/ring", o, lib), run_as});
   } catch (const LaunchError& e) {
-    say(e.what());
-    rmdir(ring_dir.c_str());
-    return kExitLaunchFailed;
+    return fail_early(e.what(), kExitLaunchFailed);
   }
   const pid_t child = launcher.child();
 
@@ -425,19 +436,8 @@ int record(const RecordOptions& o) {
     std::string why;
     int code = kExitBpfLoadFailed;
     probe = bpf::SyscallProbe::open(po, &why, &code);
-    if (!probe) {
-      say(why);
-      rmdir(ring_dir.c_str());
-      return code;
-    }
+    if (!probe) return fail_early(why, code);
     attach = probe->attach_kind();
-  }
-#else
-  if (o.bpf) {
-    say("this build has no eBPF probe (configured with HAKMEM_BPF=OFF): record allocator "
-        "events only with --no-bpf");
-    rmdir(ring_dir.c_str());
-    return kExitBpfLoadFailed;
   }
 #endif
 
@@ -455,9 +455,7 @@ int record(const RecordOptions& o) {
     writer = std::make_unique<TraceWriter>(
         trace_path, initial_meta(o, lib, o.bpf, attach, start_mono, start_real));
   } catch (const TraceError& e) {
-    say(e.what());
-    rmdir(ring_dir.c_str());
-    return kExitTraceWriteFailed;
+    return fail_early(e.what(), kExitTraceWriteFailed);
   }
   // The trace belongs to whoever asked for it, not to sudo's root.
   if (run_as && chown(trace_path.c_str(), run_as->uid, run_as->gid) != 0)

@@ -285,8 +285,9 @@ void* cut_sll_head(Bin& b, uint32_t n) {
 
 // The periodic drain returns about three quarters of each SLL's idle
 // blocks (idle_blocks: untouched all interval), or of its upper half if
-// that is more; blocks in use since are hot and mostly stay. Every other drain (thread exit, trim,
-// hakmem_drain_now) returns everything, spill lists included.
+// that is more; blocks in use since are hot and mostly stay. Every other
+// drain (thread exit, trim, hakmem_drain_now) returns everything, spill
+// lists included.
 void drain_heap(ThreadHeap* h, hk_drain_reason reason) {
   Tally t;
   const bool idle_only = reason == HK_DRAIN_INTERVAL;

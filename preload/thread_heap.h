@@ -34,12 +34,12 @@ namespace hk {
 // pops` of them, which were there at the last drain (start) and which no
 // pop since (pops) can have reached, pops taking from the top. The alloc
 // fast path only bumps pops: one instruction, where a low-water mark took
-// four, and a bound this tight returns fewer blocks that are needed again
-// at once (random_mixed 16..1040: 615K blocks drained per 20M operations
-// with the low-water mark, 45K with this, and 3.5% less time). All counts are 16
-// bits (cap is at most 256), so that the free fast path compares count with
-// cap straight from memory; pops may wrap, which at worst returns blocks
-// that were in use (correct, just not idle).
+// four; and this bound, lower than the low-water mark, returns fewer blocks
+// that are needed again at once (random_mixed 16..1040: 615K blocks drained
+// per 20M operations with the low-water mark, 45K with this, 3.5% less
+// time). All counts are 16 bits (cap is at most 256), so that the free fast
+// path compares count with cap straight from memory; pops may wrap, which
+// at worst returns blocks that were in use (correct, just not idle).
 struct Bin {
   void* head;
   std::atomic<uint16_t> count;
