@@ -1,6 +1,6 @@
 // `hakmem-analyze record` and `events`, end to end, on record_target.
 #include "subprocess.h"
-#include "trace_file.h"
+#include "trace/trace_file.h"
 
 #include <gtest/gtest.h>
 

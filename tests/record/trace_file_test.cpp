@@ -1,8 +1,8 @@
 // TraceWriter/TraceReader: round trip, truncation at every byte, hostile files;
 // Timeline over a trace file in `events`' order (syscalls by enter time):
 // merge order and its bounded window.
-#include "timeline.h"
-#include "trace_file.h"
+#include "analysis/timeline.h"
+#include "trace/trace_file.h"
 
 #include <gtest/gtest.h>
 #include <zlib.h>

@@ -1,6 +1,6 @@
 // Metrics and diagnoses on constructed recordings.
-#include "analysis.h"
-#include "diagnoses.h"
+#include "analysis/analysis.h"
+#include "analysis/diagnoses.h"
 #include "scenarios.h"
 
 #include <gtest/gtest.h>

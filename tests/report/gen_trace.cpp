@@ -8,7 +8,7 @@
 // scenarios are small recordings of the seed's shapes for command-level
 // tests. Not a test itself.
 #include "scenarios.h"
-#include "trace_file.h"
+#include "trace/trace_file.h"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>

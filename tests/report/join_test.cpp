@@ -1,7 +1,7 @@
 // Join and timeline on constructed streams.
-#include "join.h"
+#include "analysis/join.h"
 #include "synthetic.h"
-#include "timeline.h"
+#include "analysis/timeline.h"
 
 #include <gtest/gtest.h>
 

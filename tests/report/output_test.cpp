@@ -1,10 +1,10 @@
 // Report rendering (JSON schema, text), diff and check on constructed runs.
-#include "analysis.h"
-#include "check.h"
-#include "diff.h"
+#include "analysis/analysis.h"
+#include "analysis/check.h"
+#include "analysis/diff.h"
 #include "mini_json.h"
-#include "report_json.h"
-#include "report_text.h"
+#include "output/report_json.h"
+#include "output/report_text.h"
 #include "scenarios.h"
 
 #include <gtest/gtest.h>

@@ -1,5 +1,5 @@
 // Symbolizer: names addresses from a maps text stored in the trace.
-#include "symbolizer.h"
+#include "analysis/symbolizer.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

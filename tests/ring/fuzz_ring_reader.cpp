@@ -1,8 +1,8 @@
 // libFuzzer target: the ring reader on arbitrary bytes. Each input becomes a
 // ring file (a memfd), read the way the recorder and ring-dump read it; any
 // crash, hang or sanitizer report is a bug, a RingError is the right answer.
-#include "event_format.h"
-#include "ring_reader.h"
+#include "output/event_format.h"
+#include "trace/ring_reader.h"
 
 #include <sys/mman.h>
 #include <unistd.h>

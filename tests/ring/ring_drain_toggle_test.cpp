@@ -3,7 +3,7 @@
 // must show the gap: LRU pushes and slab-empty events appear only when the
 // drain returns blocks to their slabs, and the snapshots show parked blocks
 // still counted as used when it is off.
-#include "allocator_metrics.h"
+#include "analysis/allocator_metrics.h"
 #include "ring_test_support.h"
 
 #include <hakmem/ring_format.h>

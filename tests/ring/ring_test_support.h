@@ -7,7 +7,7 @@
 // discovers the ring file in a private directory and reads it.
 #pragma once
 
-#include "ring_reader.h"
+#include "trace/ring_reader.h"
 
 #include <sys/types.h>
 

@@ -1,0 +1,593 @@
+// Recorder: launch, collect both sources, write the trace. See recorder.h.
+#include "capture/recorder.h"
+
+#include "trace/event_names.h"
+#include "cli/exit_codes.h"
+#include "capture/launcher.h"
+#include "capture/maps_sampler.h"
+#include "capture/ring_collector.h"
+#include "analysis/syscall_table.h"
+#include "trace/trace_file.h"
+
+#ifdef HAKMEM_HAVE_BPF
+#include "syscall_probe.h"
+#endif
+
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <map>
+#include <memory>
+
+extern char** environ;
+
+namespace hk::analyze {
+namespace {
+
+// A chunk per source holds at most this many records, and no record waits
+// in memory longer than kChunkMaxAgeNs before it reaches the file.
+constexpr size_t kChunkRecords = 4096;
+constexpr uint64_t kChunkMaxAgeNs = 100'000'000;
+// How often the ring directory is listed, and how often dead writers are
+// looked for (that reads /proc/<pid>/maps of every ring's writer).
+constexpr uint64_t kScanEveryNs = 5'000'000;
+constexpr uint64_t kRetireEveryNs = 50'000'000;
+// Wait of the main loop between passes: it bounds how late rings are read
+// and how late the end of the tree is noticed. While records flow, the wait
+// adapts to the busiest ring: it halves when a pass read more than an
+// eighth of that ring, and doubles (up to kMaxBusyWaitMs) when it read less
+// than a thirty-second, so a ring is never near full between passes.
+// Waking every millisecond regardless cost 2-4% of a 2-core machine running
+// a two-thread program (bench_mt_random_mixed 2 threads: 4.1% slower under
+// `record --no-bpf`, 0.9% with the ring alone).
+constexpr int kIdleWaitMs = 5;
+constexpr int kMinBusyWaitMs = 1;
+constexpr int kMaxBusyWaitMs = 16;
+
+int next_busy_wait(int wait_ms, double fullest_share) {
+  if (fullest_share > 1.0 / 8) return std::max(kMinBusyWaitMs, wait_ms / 2);
+  if (fullest_share < 1.0 / 32) return std::min(kMaxBusyWaitMs, wait_ms * 2);
+  return wait_ms;
+}
+// How often, at most, a live traced process's /proc/<pid>/maps is read
+// again: a library loaded later still gets named, at the cost of one read
+// per process per period.
+constexpr uint64_t kMapsEveryNs = 200'000'000;
+
+uint64_t clock_ns(clockid_t id) {
+  timespec ts{};
+  clock_gettime(id, &ts);
+  return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
+}
+uint64_t mono_ns() { return clock_ns(CLOCK_MONOTONIC); }
+
+void say(const std::string& line) { fmt::print(stderr, "hakmem-analyze record: {}\n", line); }
+
+// ---------------------------------------------------------------- signals
+// The handler only forwards and counts; the main loop notices within one
+// idle wait.
+volatile sig_atomic_t g_child = 0;
+volatile sig_atomic_t g_signals = 0;
+volatile sig_atomic_t g_last_signal = 0;
+
+void on_signal(int sig, siginfo_t* si, void*) {
+  g_last_signal = sig;
+  g_signals = g_signals + 1;
+  pid_t child = g_child;
+  if (child <= 0) return;
+  // A terminal's ^C already reached the whole foreground process group; a
+  // second copy could make the command act twice.
+  bool from_tty = si && si->si_code == SI_KERNEL;
+  if (!from_tty || getpgid(child) != getpgrp()) kill(child, sig);
+}
+
+constexpr int kForwarded[] = {SIGINT, SIGTERM, SIGHUP};
+
+void install_signal_handlers() {
+  struct sigaction sa{};
+  sa.sa_sigaction = on_signal;
+  sa.sa_flags = SA_SIGINFO | SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  for (int sig : kForwarded) sigaction(sig, &sa, nullptr);
+}
+
+void restore_signal_handlers() {
+  g_child = 0;
+  for (int sig : kForwarded) signal(sig, SIG_DFL);
+}
+
+// ---------------------------------------------------------------- setup
+
+std::string shell_quote(const std::vector<std::string>& argv) {
+  std::string out;
+  for (const auto& a : argv) {
+    if (!out.empty()) out += ' ';
+    bool plain = !a.empty() && a.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                   "0123456789_-+=/.,:@%") == std::string::npos;
+    if (plain) {
+      out += a;
+      continue;
+    }
+    out += '\'';
+    for (char c : a) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    out += '\'';
+  }
+  return out;
+}
+
+bool readable_file(const std::filesystem::path& p) {
+  std::error_code ec;
+  return std::filesystem::is_regular_file(p, ec) && access(p.c_str(), R_OK) == 0;
+}
+
+std::vector<std::string> command_env(const std::string& ring, const RecordOptions& o,
+                                     const std::string& lib) {
+  std::string old_preload;
+  std::vector<std::string> env;
+  for (char** e = environ; *e; ++e) {
+    std::string_view kv(*e);
+    auto key = kv.substr(0, kv.find('='));
+    if (key == "HAKMEM_RING" || key == "HAKMEM_RING_SIZE" || key == "HAKMEM_RING_MODE") continue;
+    if (key == "LD_PRELOAD" && !lib.empty()) {
+      old_preload = std::string(kv.substr(std::min(kv.size(), key.size() + 1)));
+      continue;
+    }
+    env.emplace_back(kv);
+  }
+  env.push_back("HAKMEM_RING=" + ring);
+  if (!o.ring_size.empty()) env.push_back("HAKMEM_RING_SIZE=" + o.ring_size);
+  if (!o.ring_mode.empty()) env.push_back("HAKMEM_RING_MODE=" + o.ring_mode);
+  if (!lib.empty())
+    env.push_back("LD_PRELOAD=" + lib + (old_preload.empty() ? "" : ":" + old_preload));
+  return env;
+}
+
+TraceMeta initial_meta(const RecordOptions& o, const std::string& lib, bool bpf,
+                       const std::string& attach, uint64_t start_mono, uint64_t start_real) {
+  TraceMeta m;
+  m["command"] = shell_quote(o.command);
+  char host[HOST_NAME_MAX + 1] = {};
+  gethostname(host, sizeof host - 1);
+  m["host"] = host;
+  struct utsname u{};
+  if (uname(&u) == 0)
+    m["kernel"] = fmt::format("{} {} {} {}", u.sysname, u.release, u.version, u.machine);
+  m["clock"] = "CLOCK_MONOTONIC";
+  m["start_mono_ns"] = std::to_string(start_mono);
+  m["start_realtime_ns"] = std::to_string(start_real);
+  m["hakmem_version"] = HAKMEM_VERSION;
+  m["preload"] = lib.empty() ? "0" : "1";
+  if (!lib.empty()) m["preload.path"] = lib;
+  m["bpf"] = bpf ? "1" : "0";
+  if (bpf) {
+    m["bpf.attach"] = attach;
+    m["bpf.user_stacks"] = o.user_stacks ? "1" : "0";
+  }
+  m["ring.mode"] = o.ring_mode.empty() ? "stream" : o.ring_mode;
+  if (!o.ring_size.empty()) m["ring.size"] = o.ring_size;
+  return m;
+}
+
+// Keeps the previous recording as FILE.old, as perf does with perf.data.
+void keep_old(const std::string& path) {
+  struct stat st{};
+  if (stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+    std::rename(path.c_str(), (path + ".old").c_str());
+}
+
+int exit_code_of(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return kExitLaunchFailed;
+}
+
+// ---------------------------------------------------------------- session
+
+// Owns the trace writer while the command runs: batches the probe's
+// records, writes ring chunks as the collector hands them over, learns the
+// allocator's configuration, keeps the traced processes' layouts, and keeps
+// the numbers for the summary. A write failure is reported once; from then
+// on records are counted, not written.
+class Session final : public RingSink {
+ public:
+  explicit Session(TraceWriter& w) : w_(w), layouts_(kMapsEveryNs) {}
+
+  void syscall(const hk_sys_record& r, uint64_t now) {
+    switch (r.kind) {
+      case HK_SYS_CALL: layouts_.note(r.pid); break;
+      case HK_SYS_FORK:
+        layouts_.note(r.pid);
+        layouts_.note(uint32_t(r.args[0]));
+        break;
+      case HK_SYS_EXEC: layouts_.exec(r.pid); break;
+      case HK_SYS_EXIT: layouts_.gone(r.pid); break;
+    }
+    if (sys_pending_.empty()) sys_since_ = now;
+    sys_pending_.push_back(r);
+    ++sys_total_;
+    if (r.kind == HK_SYS_CALL) ++by_nr_[r.nr];
+    else ++by_kind_[r.kind];
+    if (sys_pending_.size() >= kChunkRecords) flush_syscalls();
+  }
+  void tick(uint64_t now) {
+    if (!sys_pending_.empty() && now - sys_since_ >= kChunkMaxAgeNs) flush_syscalls();
+  }
+  void flush_syscalls() {
+    write([&] { w_.append_syscalls(sys_pending_); });
+    sys_pending_.clear();
+  }
+
+  // A process that just started or exec'd: its layout is new.
+  void process_started(uint32_t pid) { layouts_.exec(pid); }
+  // Reads the layouts that are due and writes those that changed.
+  void sample_layouts(uint64_t now) {
+    layouts_.sample(now, [&](uint32_t pid, const std::string& text) {
+      ++layouts_written_;
+      write([&] { w_.append_meta({{fmt::format("maps.{}", pid), text}}); });
+    });
+  }
+
+  void ring_opened(const hk_trace_ring_info& info) override {
+    // A ring is made at process start, so this is a new image.
+    layouts_.exec(info.pid);
+    ++rings_;
+    write([&] { w_.append_ring(info); });
+  }
+  void ring_events(uint32_t pid, std::span<const hk_event> events) override {
+    events_ += events.size();
+    if (!config_learned_) learn_config(events);
+    write([&] { w_.append_events(pid, events); });
+  }
+  void ring_closed(const hk_trace_ring_info& info) override {
+    dropped_ += info.dropped;
+    overwritten_ += info.overwritten;
+    torn_ += info.torn;
+    write([&] { w_.append_ring(info); });
+  }
+  void ring_refused(const std::string& path, const std::string& why) override {
+    say(fmt::format("ignoring ring {}: {}", path, why));
+  }
+
+  void finish(hk_trace_footer f) {
+    f.ring_dropped = dropped_ + overwritten_ + torn_;
+    write([&] { w_.finish(f); });
+  }
+
+  bool failed() const { return failed_; }
+  uint64_t events() const { return events_; }
+  uint64_t rings() const { return rings_; }
+  uint64_t syscalls() const { return sys_total_; }
+  uint64_t dropped() const { return dropped_; }
+  uint64_t overwritten() const { return overwritten_; }
+  uint64_t torn() const { return torn_; }
+  uint64_t layouts_written() const { return layouts_written_; }
+  const std::map<uint32_t, uint64_t>& by_nr() const { return by_nr_; }
+  const std::map<uint32_t, uint64_t>& by_kind() const { return by_kind_; }
+
+ private:
+  template <class F>
+  void write(F&& f) {
+    if (failed_) return;
+    try {
+      f();
+    } catch (const TraceError& e) {
+      failed_ = true;
+      say(fmt::format("{}; recording stopped, the command keeps running", e.what()));
+    }
+  }
+
+  void learn_config(std::span<const hk_event> events) {
+    for (const auto& e : events) {
+      if (e.type != HK_EV_CONFIG) continue;
+      config_learned_ = true;
+      // One name per value everywhere: the keys are the event's field names.
+      const EventFields& f = event_fields(HK_EV_CONFIG);
+      TraceMeta m;
+      m[fmt::format("config.{}", f.addr)] = std::to_string(e.addr);
+      m[fmt::format("config.{}", f.len)] = std::to_string(e.len);
+      m[fmt::format("config.{}", f.a)] = std::to_string(e.a);
+      m[fmt::format("config.{}", f.b)] = std::to_string(e.b);
+      m[fmt::format("config.{}", f.c)] = std::to_string(e.c);
+      write([&] { w_.append_meta(m); });
+      return;
+    }
+  }
+
+  TraceWriter& w_;
+  MapsSampler layouts_;
+  uint64_t layouts_written_ = 0;
+  std::vector<hk_sys_record> sys_pending_;
+  uint64_t sys_since_ = 0, sys_total_ = 0;
+  std::map<uint32_t, uint64_t> by_nr_, by_kind_;
+  uint64_t events_ = 0, rings_ = 0, dropped_ = 0, overwritten_ = 0, torn_ = 0;
+  bool config_learned_ = false, failed_ = false;
+};
+
+void print_summary(const Session& s, const RecordOptions& o, const std::string& path,
+                   uint64_t lost, uint64_t duration_ns, const std::string& outcome) {
+  fmt::print(stderr, "hakmem-analyze record: {} after {:.3f} s\n", outcome, duration_ns / 1e9);
+  if (o.preload || s.rings())
+    fmt::print(stderr, "  allocator: {} events from {} rings; dropped {}, overwritten {}, torn {}\n",
+               s.events(), s.rings(), s.dropped(), s.overwritten(), s.torn());
+  else
+    fmt::print(stderr, "  allocator: not recorded (--no-preload)\n");
+  if (o.bpf) {
+    std::vector<std::string> parts;
+    for (const auto& [nr, n] : s.by_nr()) parts.push_back(fmt::format("{} {}", syscall_name(nr), n));
+    static constexpr const char* kKinds[] = {"call", "fork", "exec", "exit"};
+    for (const auto& [kind, n] : s.by_kind())
+      parts.push_back(fmt::format("{} {}", kind < 4 ? kKinds[kind] : "other", n));
+    fmt::print(stderr, "  kernel:    {} records{}{}; lost {}\n", s.syscalls(),
+               parts.empty() ? "" : ": ", fmt::join(parts, ", "), lost);
+  } else {
+    fmt::print(stderr, "  kernel:    not recorded (--no-bpf)\n");
+  }
+  fmt::print(stderr, "  layouts:   {} snapshots of /proc/PID/maps, for naming call sites\n",
+             s.layouts_written());
+  std::error_code ec;
+  auto size = std::filesystem::file_size(path, ec);
+  fmt::print(stderr, "  trace:     {} ({:.1f} KiB)\n", path, ec ? 0.0 : size / 1024.0);
+  // What recording cost, apart from the probe's in-kernel time.
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  fmt::print(stderr, "  recorder:  {:.3f} s user, {:.3f} s system\n",
+             ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6,
+             ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
+}
+
+}  // namespace
+
+std::string find_preload_library() {
+  namespace fs = std::filesystem;
+  if (const char* env = std::getenv("HAKMEM_LIB"); env && *env)
+    return readable_file(env) ? fs::absolute(env).string() : std::string();
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) return {};
+  for (const char* rel : {"../preload/libhakmem.so", "../lib/libhakmem.so"}) {
+    fs::path p = (exe.parent_path() / rel).lexically_normal();
+    if (readable_file(p)) return p.string();
+  }
+  return {};
+}
+
+int record(const RecordOptions& o) {
+  if (o.command.empty()) {
+    say("no command given: hakmem-analyze record [options] -- CMD ARGS...");
+    return kExitBadInput;
+  }
+  if (!o.bpf && !o.preload) {
+    say("--no-bpf with --no-preload leaves nothing to record");
+    return kExitBadInput;
+  }
+  std::string lib;
+  if (o.preload) {
+    lib = find_preload_library();
+    if (lib.empty()) {
+      say("cannot find libhakmem.so: set HAKMEM_LIB=/path/to/libhakmem.so, or record "
+          "syscalls only with --no-preload");
+      return kExitLaunchFailed;
+    }
+  }
+
+#ifndef HAKMEM_HAVE_BPF
+  if (o.bpf) {
+    say("this build has no eBPF probe (configured with HAKMEM_BPF=OFF): record allocator "
+        "events only with --no-bpf");
+    return kExitBpfLoadFailed;
+  }
+#endif
+
+  auto run_as = sudo_invoker();
+  const uid_t owner = run_as ? run_as->uid : geteuid();
+  char dir_template[] = "/dev/shm/hakmem-record.XXXXXX";
+  if (!mkdtemp(dir_template)) {
+    say(fmt::format("cannot create a ring directory in /dev/shm: {}", std::strerror(errno)));
+    return kExitLaunchFailed;
+  }
+  const std::string ring_dir = dir_template;
+  // Until the trace exists, giving up removes the (still empty) ring directory.
+  auto fail_early = [&](const std::string& why, int code) {
+    say(why);
+    rmdir(ring_dir.c_str());
+    return code;
+  };
+  if (run_as && chown(ring_dir.c_str(), run_as->uid, run_as->gid) != 0)
+    return fail_early(fmt::format("cannot hand {} to uid {}: {}", ring_dir, run_as->uid,
+                                  std::strerror(errno)),
+                      kExitLaunchFailed);
+  // The command is forked, held, before the probe loads: a fork of this
+  // process after that copied the page table entries of the probe's ring
+  // buffer (a mapping fork cannot leave to be faulted in again) and of the
+  // libbpf heap, and the command's exec then tore them down on its own CPU
+  // time. A trivial program's CPU time at main() under record: 1.40 ms
+  // before, 1.00 ms now, 0.72 ms with --no-bpf. If anything fails before
+  // release(), the Launcher's destructor lets the child exit unrun.
+  Launcher launcher;
+  try {
+    launcher.start({o.command, command_env(ring_dir + "/ring", o, lib), run_as});
+  } catch (const LaunchError& e) {
+    return fail_early(e.what(), kExitLaunchFailed);
+  }
+  const pid_t child = launcher.child();
+
+  std::string attach;
+#ifdef HAKMEM_HAVE_BPF
+  std::unique_ptr<bpf::SyscallProbe> probe;
+  if (o.bpf) {
+    bpf::ProbeOptions po;
+    if (o.bpf_buffer_bytes) po.ringbuf_bytes = o.bpf_buffer_bytes;
+    po.user_stacks = o.user_stacks;
+    std::string why;
+    int code = kExitBpfLoadFailed;
+    probe = bpf::SyscallProbe::open(po, &why, &code);
+    if (!probe) return fail_early(why, code);
+    attach = probe->attach_kind();
+  }
+#endif
+
+  RingCollector rings(ring_dir, owner, kChunkRecords, kChunkMaxAgeNs);
+
+  const uint64_t start_mono = mono_ns(), start_real = clock_ns(CLOCK_REALTIME);
+  // A regular trace starts under a temporary name next to FILE: a command
+  // that cannot start must leave FILE and FILE.old as they were. Anything
+  // else (a device, a FIFO) is written in place and never renamed over.
+  struct stat out_st{};
+  const bool in_place = stat(o.output.c_str(), &out_st) == 0 && !S_ISREG(out_st.st_mode);
+  std::string trace_path = in_place ? o.output : fmt::format("{}.{}.partial", o.output, getpid());
+  std::unique_ptr<TraceWriter> writer;
+  try {
+    writer = std::make_unique<TraceWriter>(
+        trace_path, initial_meta(o, lib, o.bpf, attach, start_mono, start_real));
+  } catch (const TraceError& e) {
+    return fail_early(e.what(), kExitTraceWriteFailed);
+  }
+  // The trace belongs to whoever asked for it, not to sudo's root.
+  if (run_as && chown(trace_path.c_str(), run_as->uid, run_as->gid) != 0)
+    say(fmt::format("cannot hand {} to uid {}: {}", trace_path, run_as->uid, std::strerror(errno)));
+  Session session(*writer);
+
+  // Orphaned descendants are reparented to us, so waitpid(-1) tells exactly
+  // when the whole tree is gone, with or without the probe.
+  prctl(PR_SET_CHILD_SUBREAPER, 1);
+  install_signal_handlers();
+  // The command never ran: no trace is better than an empty one.
+  auto abandon = [&](const std::string& why, int code) {
+    say(why);
+    restore_signal_handlers();
+    rings.finish(session);
+    if (!in_place) std::filesystem::remove(trace_path);
+    return code;
+  };
+  g_child = child;
+#ifdef HAKMEM_HAVE_BPF
+  // Launcher's destructor closes the hold pipe, so the unreleased child exits.
+  if (probe && !probe->trace_tgid(child))
+    return abandon(fmt::format("could not add pid {} to the probe's traced set", child),
+                   kExitBpfLoadFailed);
+#endif
+  if (std::string failed = launcher.release(); !failed.empty())
+    return abandon(failed, kExitLaunchFailed);
+  session.process_started(uint32_t(child));
+  if (!in_place) {
+    keep_old(o.output);
+    if (std::rename(trace_path.c_str(), o.output.c_str()) == 0)
+      trace_path = o.output;
+    else
+      say(fmt::format("cannot rename {} to {}: {}; recording into the former", trace_path,
+                      o.output, std::strerror(errno)));
+  }
+
+  // ---- main loop: until the tree is gone, or a second ^C.
+  int status = 0;
+  bool child_done = false, tree_done = false, broken = false;
+  uint64_t child_done_at = 0, last_scan = 0, last_retire = 0;
+  bool busy = false;
+  int busy_wait_ms = kMinBusyWaitMs;
+  uint64_t now = mono_ns();
+#ifdef HAKMEM_HAVE_BPF
+  auto on_record = [&](const hk_sys_record& r) { session.syscall(r, now); };
+#endif
+  // Whatever goes wrong in here, the records already read still reach the
+  // file: the drain and footer below run on every way out of the loop.
+  try {
+    for (;;) {
+#ifdef HAKMEM_HAVE_BPF
+      if (probe) {
+        probe->poll(busy ? busy_wait_ms : kIdleWaitMs, on_record);
+      } else
+#endif
+      {
+        usleep((busy ? busy_wait_ms : kIdleWaitMs) * 1000);
+      }
+      now = mono_ns();
+      if (now - last_scan >= kScanEveryNs) {
+        rings.scan(session, now);
+        last_scan = now;
+      }
+      busy = rings.poll(session, now) > 0;
+      if (busy) busy_wait_ms = next_busy_wait(busy_wait_ms, rings.fullest_share());
+      session.sample_layouts(now);
+      session.tick(now);
+
+      for (;;) {
+        int st = 0;
+        pid_t p = waitpid(-1, &st, WNOHANG);
+        if (p > 0) {
+          if (p == child) {
+            status = st;
+            child_done = true;
+            child_done_at = now;
+            g_child = 0;
+          }
+          continue;
+        }
+        if (p < 0 && errno == ECHILD) tree_done = true;
+        break;
+      }
+      if (now - last_retire >= kRetireEveryNs || tree_done) {
+        rings.retire(session);
+        last_retire = now;
+      }
+      if (tree_done) break;
+      if (child_done && now - child_done_at >= uint64_t(o.tree_grace_ms) * 1'000'000) {
+        say(fmt::format("the command exited {} ms ago but some of its descendants still run; "
+                        "stopped recording (they keep running)", o.tree_grace_ms));
+        break;
+      }
+      if (g_signals >= 2) break;
+    }
+  } catch (const std::exception& e) {
+    say(fmt::format("recording stopped early: {}", e.what()));
+    broken = true;
+  }
+  // Signals stay caught (and no longer forwarded) until the footer is on
+  // disk: a ^C now must not cut the trace short.
+  g_child = 0;
+
+  // ---- drain what is left, then the footer.
+  uint64_t lost = 0;
+#ifdef HAKMEM_HAVE_BPF
+  if (probe) {
+    while (probe->poll(0, on_record) > 0) {
+    }
+    lost = probe->lost();
+  }
+#endif
+  rings.finish(session);
+  session.flush_syscalls();
+  const uint64_t end = mono_ns();
+  int code = child_done ? exit_code_of(status)
+             : g_signals   ? 128 + int(g_last_signal)
+                           : kExitTraceWriteFailed;
+  hk_trace_footer footer{};
+  footer.bpf_lost = lost;
+  footer.end_mono_ns = end;
+  footer.exit_status = code;
+  session.finish(footer);
+
+  std::string outcome = child_done ? fmt::format("{} exited with {}", o.command[0], code)
+                        : broken   ? fmt::format("recording failed; {} still runs", o.command[0])
+                                   : fmt::format("stopped by a second signal; {} still runs",
+                                                 o.command[0]);
+  restore_signal_handlers();
+  print_summary(session, o, trace_path, lost, end - start_mono, outcome);
+  return session.failed() || broken ? kExitTraceWriteFailed : code;
+}
+
+}  // namespace hk::analyze

@@ -1,0 +1,46 @@
+// hakmem-analyze: records, joins and reports allocator and kernel traces.
+#include "cli/command.h"
+#include "cli/exit_codes.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace hk::analyze {
+std::vector<Command>& registry() {
+  static std::vector<Command> commands;
+  return commands;
+}
+}  // namespace hk::analyze
+
+int main(int argc, char** argv) {
+  using namespace hk::analyze;
+  spdlog::set_pattern("hakmem-analyze: %v");
+  spdlog::set_level(spdlog::level::warn);
+
+  CLI::App app{"hakmem-analyze: record allocator and kernel memory events, "
+               "then diagnose accounting gaps and syscall churn"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "hakmem-analyze " HAKMEM_VERSION);
+  bool verbose = false;
+  app.add_flag("-v,--verbose", verbose, "log progress to stderr");
+
+  auto& cmds = registry();
+  std::sort(cmds.begin(), cmds.end(),
+            [](const Command& a, const Command& b) { return a.name < b.name; });
+  std::vector<std::pair<CLI::App*, std::function<int()>>> runners;
+  for (auto& c : cmds) {
+    CLI::App* sub = app.add_subcommand(c.name, c.help);
+    runners.emplace_back(sub, c.setup(*sub));
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? kExitOk : kExitBadInput;
+  }
+  if (verbose) spdlog::set_level(spdlog::level::info);
+  for (auto& [sub, run] : runners)
+    if (sub->parsed()) return run();
+  return kExitBadInput;
+}
