@@ -70,7 +70,12 @@ void* realloc_block(void* p, size_t size) {
   }
   const size_t old = usable_size(p);
   if (!old) fatal("realloc(): invalid pointer", p);
-  if (size <= old && size >= old / 2) return p;
+  // In place while the block is what a new request of this size would get
+  // (its class; a large block is cut down to it), so malloc_usable_size
+  // after a shrink says what was asked, as glibc's does.
+  if (size <= kMaxSmall ? size <= old && kClasses.size[size_to_class(size)] == old
+                        : large_shrink(p, size))
+    return p;
   void* q = alloc(size);
   if (!q) return nullptr;  // p stays valid
   memcpy(q, p, size < old ? size : old);

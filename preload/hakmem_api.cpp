@@ -59,6 +59,9 @@ HK_API void hakmem_get_stats(struct hakmem_stats* out) {
   out->os_mmaps = get(s.os_mmaps);
   out->os_munmaps = get(s.os_munmaps);
   out->os_madvises = get(s.os_madvises);
+  out->purge_delay_ms = g_cfg.purge_delay_ms;
+  out->purge_passes = get(s.purge_passes);
+  out->purged_bytes = get(s.purged_bytes);
   out->mapped_bytes = get(s.mapped_bytes);
   out->peak_mapped_bytes = get(s.peak_mapped_bytes);
   out->threads_alive = get(s.threads_alive);

@@ -5,7 +5,11 @@
 // handed out, so a free of anything else is recognised as invalid without
 // touching it. Freed mappings go to a bounded cache (HAKMEM_LARGE_CACHE_CAP
 // bytes, 0 disables) that later requests reuse, so a loop of big
-// malloc/free makes no syscall per iteration.
+// malloc/free makes no syscall per iteration. malloc_usable_size of a
+// block is its request's size class (1/8 of a power of two, page-rounded):
+// a cached mapping more than a quarter bigger is split, never handed whole,
+// so no big block's pages stay resident on a small block's account.
+// Cached mappings are purged after the delay of purge.h.
 #pragma once
 
 #include <stddef.h>
@@ -17,8 +21,14 @@ namespace hk {
 void* large_alloc(size_t size, size_t align, bool* fresh);
 // False if p is not a live large block.
 bool large_free(void* p);
+// Shrinks (or keeps) live large block p to fit size bytes, in place: the
+// pages past size's class are cut off. False if p is not a live large block
+// or size needs more than it has.
+bool large_shrink(void* p, size_t size);
 // Usable bytes of a live large block p, 0 if p is not one.
 size_t large_usable(const void* p);
+// One purge pass over the cache (purge.h): purges the aged, ages the new.
+void large_purge_pass();
 // Unmaps every cached mapping; returns the bytes given back.
 size_t large_trim();
 // Logs the reuses not logged yet (at exit).

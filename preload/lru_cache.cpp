@@ -3,6 +3,7 @@
 #include "config.h"
 #include "event_ring.h"
 #include "line_writer.h"
+#include "purge.h"
 #include "stats.h"
 
 namespace hk {
@@ -46,6 +47,9 @@ void lru_push(SuperSlab* ss) {
   else g_lru_tail = ss;
   g_lru_head = ss;
   ss->where = kSsLru;
+  ss->lru_age = kPurgeNew;
+  ss->free_new = ss->free_aged = 0;
+  purge_arm();
   ++g_lru_len;
   g_stats.lru_len.store(g_lru_len, std::memory_order_relaxed);
   bump(g_stats.lru_pushes);
@@ -70,6 +74,12 @@ SuperSlab* lru_pop(unsigned cls) {
   return ss;
 }
 
+void lru_purge_pass() {
+  for (SuperSlab* ss = g_lru_head; ss; ss = ss->next) {
+    if (ss->lru_age == kPurgeAged) purge_range(reinterpret_cast<char*>(ss) + kSlabSize, kSsSize - kSlabSize);
+    if (ss->lru_age != kPurgeDone) ++ss->lru_age;
+  }
+}
 
 size_t lru_trim() {
   size_t bytes = 0;

@@ -20,6 +20,10 @@ void lru_push(SuperSlab* ss);
 // nullptr (a miss) when the cache is empty. cls is the class that asked.
 SuperSlab* lru_pop(unsigned cls);
 
+// One purge pass over the cache (purge.h): the data pages (all but the
+// header page) of SuperSlabs cached through a whole period are purged.
+void lru_purge_pass();
+
 // Unmaps every cached SuperSlab (malloc_trim); returns the bytes given back.
 size_t lru_trim();
 

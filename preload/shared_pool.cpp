@@ -5,6 +5,7 @@
 #include "line_writer.h"
 #include "lru_cache.h"
 #include "os_memory.h"
+#include "purge.h"
 #include "registry.h"
 #include "size_classes.h"
 #include "stats.h"
@@ -97,7 +98,9 @@ void release_locked(Slab* s) {
   for (unsigned i = 0; i < pages; ++i) s[i].cls = uint8_t(HK_CLASS_NONE);
   s->freelist = nullptr;
   const bool was_full = ss->free_mask == 0;
-  ss->free_mask |= ((uint64_t(1) << pages) - 1) << s->idx;
+  const uint64_t freed = ((uint64_t(1) << pages) - 1) << s->idx;
+  ss->free_mask |= freed;
+  ss->free_new |= freed;
   --ss->active;
   bump(g_stats.slabs_released);
   emit(HK_EV_SLAB_RELEASE, uint8_t(cls), HK_SLAB_RELEASE_EMPTIED, addr(slab_base(s)),
@@ -106,10 +109,26 @@ void release_locked(Slab* s) {
     if (!was_full) list_remove(g_partial_ss, ss);
     ss->where = kSsNowhere;
     ss_free(ss);
-  } else if (was_full) {
-    list_push(g_partial_ss, ss);
-    ss->where = kSsPartial;
+  } else {
+    purge_arm();
+    if (was_full) {
+      list_push(g_partial_ss, ss);
+      ss->where = kSsPartial;
+    }
   }
+}
+
+// Purges each run of pages that stayed free through a whole period.
+void purge_free_pages(SuperSlab* ss) {
+  for (uint64_t m = ss->free_aged; m;) {
+    const unsigned first = unsigned(__builtin_ctzll(m));
+    const uint64_t rest = ~(m >> first);
+    const unsigned n = rest ? unsigned(__builtin_ctzll(rest)) : 64 - first;
+    purge_range(reinterpret_cast<char*>(ss) + size_t(first) * kSlabSize, size_t(n) * kSlabSize);
+    m &= n == 64 ? 0 : ~(((uint64_t(1) << n) - 1) << first);
+  }
+  ss->free_aged = ss->free_new;
+  ss->free_new = 0;
 }
 
 }  // namespace
@@ -127,6 +146,8 @@ Slab* pool_acquire_slab(ThreadHeap* h, unsigned cls) {
     if ((runs = free_runs(ss->free_mask, pages)) != 0) break;
   if (!runs) {
     ss = lru_pop(cls);
+    // Its free pages are resident unless the LRU purged them.
+    if (ss && ss->lru_age != kPurgeDone) ss->free_new = ss->free_mask;
     if (!ss) ss = superslab_map();
     if (!ss) return nullptr;
     list_push(g_partial_ss, ss);
@@ -134,7 +155,10 @@ Slab* pool_acquire_slab(ThreadHeap* h, unsigned cls) {
     runs = free_runs(ss->free_mask, pages);
   }
   const unsigned idx = unsigned(__builtin_ctzll(runs));
-  ss->free_mask &= ~(((uint64_t(1) << pages) - 1) << idx);
+  const uint64_t taken = ~(((uint64_t(1) << pages) - 1) << idx);
+  ss->free_mask &= taken;
+  ss->free_new &= taken;
+  ss->free_aged &= taken;
   ++ss->active;
   if (ss->free_mask == 0) {
     list_remove(g_partial_ss, ss);
@@ -196,6 +220,12 @@ bool pool_free_unowned(Slab* page, void* p) {
     release_locked(s);
   }
   return true;
+}
+
+void pool_purge_pass() {
+  Guard g(g_pool_lock);
+  for (SuperSlab* ss = g_partial_ss; ss; ss = ss->next) purge_free_pages(ss);
+  lru_purge_pass();
 }
 
 size_t pool_trim() {

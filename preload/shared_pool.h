@@ -39,6 +39,10 @@ void pool_orphan_slab(Slab* s);
 // Aborts on a free into a slab that holds no blocks (invalid or double free).
 bool pool_free_unowned(Slab* page, void* p);
 
+// One purge pass (purge.h) over the free slabs of partly used SuperSlabs
+// and over the LRU cache.
+void pool_purge_pass();
+
 // Unmaps every SuperSlab in the LRU cache; returns the bytes given back.
 size_t pool_trim();
 

@@ -41,6 +41,8 @@ void print_stats() {
       .s(" madvise=").u(get(s.os_madvises)).s(" mmap+munmap=")
       .u(get(s.os_mmaps) + get(s.os_munmaps)).s(" peak_mapped_bytes=")
       .u(get(s.peak_mapped_bytes)).end();
+  Line().s("[hakmem] purge: delay_ms=").u(g_cfg.purge_delay_ms).s(" passes=").u(get(s.purge_passes))
+      .s(" purged_bytes=").u(get(s.purged_bytes)).end();
   Line().s("[hakmem] at exit: slabs_nonempty=").u(get(s.slabs_nonempty))
       .s(" blocks_used=").u(used).s(" blocks_parked_in_thread_caches=").u(parked)
       .s(" live_blocks=").u(used > parked ? used - parked : 0)

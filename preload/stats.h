@@ -22,6 +22,7 @@ struct Counters {
   std::atomic<uint64_t> remote_frees, remote_batches, remote_blocks_collected;
   std::atomic<uint64_t> large_maps, large_unmaps, large_reuses, large_cached_bytes;
   std::atomic<uint64_t> os_mmaps, os_munmaps, os_madvises;
+  std::atomic<uint64_t> purge_passes, purged_bytes;  // purge.h
   std::atomic<uint64_t> mapped_bytes, peak_mapped_bytes;
   std::atomic<uint64_t> threads_alive, threads_started;
   std::atomic<uint64_t> class_used[kNumClasses];  // blocks counted used by the slabs

@@ -90,9 +90,14 @@ struct SuperSlab {
   uint64_t magic;
   uint32_t active;     // slabs owned or orphaned
   uint64_t free_mask;  // bit i: page i is in the shared pool
+  // Free pages that may still be resident (purge.h), by generation: freed
+  // since the last purge pass, and freed before it. Both are subsets of
+  // free_mask; the LRU purges a whole SuperSlab by lru_age instead.
+  uint64_t free_new, free_aged;
   SuperSlab* prev;
   SuperSlab* next;
-  uint8_t where;  // SsWhere
+  uint8_t where;    // SsWhere
+  uint8_t lru_age;  // PurgeAge while in the LRU
   Slab slabs[kSlabsPerSs];
 };
 static_assert(sizeof(SuperSlab) <= kSlabSize, "header fits in slab 0");

@@ -12,6 +12,7 @@
 #include "line_writer.h"
 #include "lock.h"
 #include "os_memory.h"
+#include "purge.h"
 #include "shared_pool.h"
 #include "stats.h"
 #include "hot_path.h"
@@ -337,6 +338,9 @@ void drain_heap(ThreadHeap* h, hk_drain_reason reason) {
   bump(g_stats.blocks_drained, t.blocks);
   h->events.frees(h->frees_since_drain);
   h->frees_since_drain = 0;
+  // The drain is the slow path every thread that frees reaches: it runs the
+  // purge passes of memory cached elsewhere (purge.h).
+  purge_tick();
   if (!g_ring) return;
   const uint64_t now = event_ns();
   if (idle_only) {

@@ -46,6 +46,8 @@ struct hakmem_stats {
   uint64_t large_maps, large_unmaps, large_reuses, large_cached_bytes;
   /* memory syscalls made by the allocator */
   uint64_t os_mmaps, os_munmaps, os_madvises, mapped_bytes, peak_mapped_bytes;
+  /* delayed purge of cached memory (HAKMEM_PURGE_DELAY_MS, 0 = never) */
+  uint64_t purge_delay_ms, purge_passes, purged_bytes;
   uint64_t threads_alive, threads_started;
   uint64_t blocks_used, blocks_parked; /* sums over classes */
   struct hakmem_class_stats classes[HAKMEM_MAX_CLASSES];

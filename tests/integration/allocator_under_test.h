@@ -10,8 +10,11 @@
 // compile a free of a stack address. Test-thread only.
 #pragma once
 
+#include <unistd.h>
+
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 
 #include <hakmem/hakmem.h>
 
@@ -39,6 +42,20 @@ inline std::size_t check_pattern(const void* p, std::size_t n, std::uint32_t see
   for (std::size_t i = 0; i < n; ++i)
     if (b[i] != static_cast<unsigned char>((i * 131u + seed) >> 1)) return i;
   return n;
+}
+
+// This process's VmSize and RSS in bytes (/proc/self/statm), 0 if unreadable.
+struct Footprint {
+  std::size_t vm, rss;
+};
+inline Footprint footprint() {
+  unsigned long vm = 0, rss = 0;
+  if (FILE* in = std::fopen("/proc/self/statm", "r")) {
+    if (std::fscanf(in, "%lu %lu", &vm, &rss) != 2) vm = rss = 0;
+    std::fclose(in);
+  }
+  const auto page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  return {vm * page, rss * page};
 }
 
 }  // namespace hk_test

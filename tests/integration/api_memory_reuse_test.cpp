@@ -5,8 +5,6 @@
 // realloc(p, 0) really frees. Measured on this process's RSS and VmSize,
 // which only hakmem's behaviour moves here, and on hakmem's own syscall
 // counters (hakmem_get_stats).
-#include <unistd.h>
-
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -17,27 +15,11 @@
 
 #include "allocator_under_test.h"
 
+using hk_test::Footprint;
+using hk_test::footprint;
 using hk_test::opaque;
 
 namespace {
-
-struct Footprint {
-  std::size_t vm, rss;
-};
-
-Footprint footprint() {
-  Footprint f{0, 0};
-  FILE* in = fopen("/proc/self/statm", "r");
-  unsigned long vm = 0, rss = 0;
-  if (in != nullptr) {
-    if (fscanf(in, "%lu %lu", &vm, &rss) != 2) vm = rss = 0;
-    fclose(in);
-  }
-  const auto page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
-  f.vm = vm * page;
-  f.rss = rss * page;
-  return f;
-}
 
 constexpr std::size_t kMiB = std::size_t{1} << 20;
 
