@@ -135,14 +135,43 @@ void evict_oldest_locked() {
   unmap_large(victim);
 }
 
-// Caches c, a mapping no block uses (at most the cap), as the newest entry;
-// the oldest ones go to make room.
-void cache_insert_locked(const Cached& c) {
+// Caches c, a mapping no block uses (at most the cap), as the newest entry,
+// merged with the cached ranges right before and after it: the pieces of a
+// split mapping come back together when the head is freed, so a loop of
+// random sizes under one mapping's size (large_block_loop) keeps reusing
+// it. The oldest entries go to make room.
+void cache_insert_locked(Cached c) {
+  for (size_t i = 0; i < g_cache_n;) {
+    const Cached& e = g_cache[i];
+    if (e.base + e.len != c.base && c.base + c.len != e.base) {
+      ++i;
+      continue;
+    }
+    registry_cut_large(e.base < c.base ? c.base : e.base, -1);
+    c = Cached{e.base < c.base ? e.base : c.base, e.len + c.len, c.req, e.age < c.age ? e.age : c.age};
+    cache_remove(i);
+    i = 0;  // the merged range may now touch an entry already passed
+  }
+  if (c.len > g_cfg.large_cache_cap) {  // merged past what the cache may hold
+    log_large_locked(HK_EV_LARGE_UNMAP, c);
+    unmap_large(c);
+    return;
+  }
   while (g_cache_n == kCacheSlots || g_cache_bytes + c.len > g_cfg.large_cache_cap) evict_oldest_locked();
   g_cache[g_cache_n++] = c;
   g_cache_bytes += c.len;
   g_stats.large_cached_bytes.store(g_cache_bytes, std::memory_order_relaxed);
   if (c.age != kPurgeDone) purge_arm();
+}
+
+// Every 64th large operation runs a purge tick: the tick's clock read was
+// 4% of a malloc/free loop of big blocks (large_block_loop) when every
+// operation made it.
+uint32_t g_ops_to_tick = 1;
+bool tick_due_locked() {
+  if (--g_ops_to_tick) return false;
+  g_ops_to_tick = 64;
+  return true;
 }
 
 // Mapping length for a request: page-rounded, then to 1/8 of its power of
@@ -162,32 +191,19 @@ size_t mapping_len(size_t need) {
 // 1 MiB + 4 KiB: 15,000 syscalls in 20,000 iterations).
 bool close_fit(size_t len, size_t need) { return len - need <= need / 4; }
 
-// The smallest mapping a large request can take: a cut-off tail shorter
-// than this could serve no request, so it is unmapped instead of cached.
-const size_t kMinLargeLen = mapping_len(kMaxSmall + 1);
-
 // Cuts [c.base + len, c.base + c.len) off a mapping that keeps its first
-// len bytes: the tail goes to the cache (age kept) when a request could use
-// it, else back to the kernel. The registry counts the two pieces apart.
+// len bytes: the tail goes to the cache (age kept; the delayed purge gives
+// its pages back if nothing reuses it), or back to the kernel when it is
+// more than the cache holds. The registry counts the two pieces apart.
 void cut_tail_locked(Cached& c, size_t len) {
-  Cached tail{c.base + len, c.len - len, 0, c.age};
-  registry_add_large(c.base, c.len, -1);
-  registry_add_large(c.base, len, +1);
+  const Cached tail{c.base + len, c.len - len, 0, c.age};
   c.len = len;
-  if (tail.len >= kMinLargeLen && tail.len <= g_cfg.large_cache_cap) {
-    registry_add_large(tail.base, tail.len, +1);
-    // A tail bigger than what the block keeps held another working set
-    // (a 64 MiB buffer cut for a 40 KB request): its pages are not worth
-    // keeping resident until the delayed purge.
-    if (tail.age != kPurgeDone && tail.len > len) {
-      purge_range(reinterpret_cast<void*>(tail.base), tail.len);
-      tail.age = kPurgeDone;
-    }
+  registry_cut_large(tail.base, +1);
+  if (tail.len <= g_cfg.large_cache_cap) {
     cache_insert_locked(tail);
   } else {
     log_large_locked(HK_EV_LARGE_UNMAP, tail);
-    os_unmap(reinterpret_cast<void*>(tail.base), tail.len, HK_OS_LARGE);
-    bump(g_stats.large_unmaps);
+    unmap_large(tail);
   }
 }
 
@@ -255,6 +271,7 @@ void* large_alloc(size_t size, size_t align, bool* fresh) {
     bump(g_stats.large_maps);
   }
   const uintptr_t user = align > kPage ? (got.base + align - 1) & ~uintptr_t(align - 1) : got.base;
+  bool due;
   {
     Guard g(g_large_lock);
     if ((g_count + 1) * 2 > g_mask + 1 && !grow_table()) {
@@ -272,12 +289,14 @@ void* large_alloc(size_t size, size_t align, bool* fresh) {
     ++g_count;
     g_live_bytes += got.len;
     if (g_live_bytes > g_peak_live_bytes) g_peak_live_bytes = g_live_bytes;
+    due = tick_due_locked();
   }
-  purge_tick();
+  if (due) purge_tick();
   return reinterpret_cast<void*>(user);
 }
 
 bool large_free(void* p) {
+  bool due;
   {
     Guard g(g_large_lock);
     Entry* e = find(reinterpret_cast<uintptr_t>(p));
@@ -292,8 +311,9 @@ bool large_free(void* p) {
     } else {
       cache_insert_locked(c);
     }
+    due = tick_due_locked();
   }
-  purge_tick();
+  if (due) purge_tick();
   return true;
 }
 

@@ -14,4 +14,10 @@ void registry_add_large(uintptr_t base, size_t len, int delta) {
     __atomic_store_n(&g_registry[i], uint8_t(g_registry[i] + delta), __ATOMIC_RELEASE);
 }
 
+void registry_cut_large(uintptr_t at, int delta) {
+  const uintptr_t i = at >> kSsShift;
+  if ((at - 1) >> kSsShift == i)
+    __atomic_store_n(&g_registry[i], uint8_t(g_registry[i] + delta), __ATOMIC_RELEASE);
+}
+
 }  // namespace hk

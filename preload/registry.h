@@ -30,5 +30,8 @@ inline uint8_t registry_kind(const void* p) {
 void registry_set_superslab(const SuperSlab* ss, bool mapped);
 // Adds (delta=+1) or removes (-1) one large mapping over [base, base+len).
 void registry_add_large(uintptr_t base, size_t len, int delta);
+// One large mapping becomes two cut at `at` (delta=+1), or two that meet
+// there become one (-1): only a chunk holding both sides of `at` changes.
+void registry_cut_large(uintptr_t at, int delta);
 
 }  // namespace hk
