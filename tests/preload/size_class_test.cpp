@@ -21,9 +21,13 @@ TEST(SizeClasses, EverySizeGetsTheTightestClassThatHoldsIt) {
   }
 }
 
-TEST(SizeClasses, TableAndFormulaAgreeWhereBothApply) {
-  for (size_t size = 129; size <= hk::kMaxSmall; ++size)
-    ASSERT_EQ(hk::kClasses.by_16[(size + 15) / 16], hk::class_by_log(size)) << size;
+TEST(SizeClasses, ABlockRoundsUpByAtMostAnEighthFromOneToEightKiBAndAQuarterElsewhere) {
+  for (size_t size = 129; size <= hk::kMaxSmall; ++size) {
+    const size_t waste = class_size(size_to_class(size)) - size;
+    if (size > 1024 && size <= 8192) ASSERT_LT(waste, size / 8) << size;
+    else ASSERT_LT(waste, size / 4) << size;
+  }
+  EXPECT_EQ(class_size(size_to_class(4368)), 4608u) << "sqlite's page-cache entry";
 }
 
 TEST(SizeClasses, CoverTheSeedRangeAndGrowStrictly) {
