@@ -11,6 +11,7 @@
 #pragma once
 
 #include "analysis/report.h"
+#include "analysis/series.h"
 #include "analysis/timeline.h"
 #include "trace/trace_file.h"
 
@@ -53,6 +54,7 @@ class Analysis : private TimelineSink, private JoinSink {
   Report r_;
   Timeline timeline_;
   Join join_;
+  SeriesCollector series_;
   uint64_t first_ts_ = UINT64_MAX, last_ts_ = 0;
   uint64_t meta_start_ = 0, footer_end_ = 0;
   bool have_footer_ = false;
