@@ -195,12 +195,15 @@ Report Analysis::finish() {
   return std::move(r_);
 }
 
-Report analyze_trace(const std::string& path, AnalysisLimits limits) {
+Report analyze_trace(const std::string& path, AnalysisLimits limits, const ReadProgress& progress) {
   TraceReader reader(path);
   Analysis analysis(path, limits);
   analysis.add_meta(reader.meta());
   TraceChunk chunk;
-  while (reader.next(chunk)) analysis.add_chunk(chunk);
+  while (reader.next(chunk)) {
+    analysis.add_chunk(chunk);
+    if (progress) progress(reader.offset(), reader.size());
+  }
   if (reader.truncated()) analysis.set_truncated(reader.truncation_reason());
   return analysis.finish();
 }

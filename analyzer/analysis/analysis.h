@@ -15,6 +15,7 @@
 #include "analysis/timeline.h"
 #include "trace/trace_file.h"
 
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -64,7 +65,10 @@ class Analysis : private TimelineSink, private JoinSink {
   uint32_t last_pid_ = 0, last_tid_ = 0;
 };
 
+// Told (bytes read, file size) after each chunk, for a progress display.
+using ReadProgress = std::function<void(uint64_t done, uint64_t total)>;
+
 // Reads and analyses a whole trace file. Throws TraceError.
-Report analyze_trace(const std::string& path, AnalysisLimits limits = {});
+Report analyze_trace(const std::string& path, AnalysisLimits limits = {}, const ReadProgress& progress = {});
 
 }  // namespace hk::analyze

@@ -5,6 +5,8 @@
 // output that cannot be written.
 #include "cli/command.h"
 #include "cli/exit_codes.h"
+#include "cli/global_options.h"
+#include "cli/progress.h"
 #include "output/perfetto_export.h"
 
 #include <fmt/format.h>
@@ -38,12 +40,17 @@ Register reg{Command{
           return kExitBadInput;
         }
         try {
-          const ExportStats s = export_perfetto(*file, out);
+          ExportStats s;
+          {
+            Progress progress(*file);
+            s = export_perfetto(*file, out, progress.fn());
+          }
           if (out != stdout && std::fclose(out) != 0) {
             fmt::print(stderr, "hakmem-analyze export: {}: {}\n", *output, std::strerror(errno));
             return kExitBadInput;
           }
-          fmt::print(stderr,
+          if (!global_options().quiet)
+            fmt::print(stderr,
                      "hakmem-analyze export: {} allocator events, {} syscalls, {} flows, {} counter values; "
                      "{} records moved up to their track's last time; {} bytes\n",
                      s.events, s.syscalls, s.flows, s.counters, s.moved_up, s.bytes);

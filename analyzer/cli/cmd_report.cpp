@@ -4,12 +4,13 @@
 #include "analysis/analysis.h"
 #include "cli/command.h"
 #include "cli/exit_codes.h"
+#include "cli/global_options.h"
+#include "cli/progress.h"
 #include "output/report_html.h"
 #include "output/report_json.h"
 #include "output/report_text.h"
 
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -30,15 +31,23 @@ Register reg{Command{
                      "self-contained page with charts)")
           ->check(CLI::IsMember({"text", "json", "html"}));
       sub.add_option("-o,--output", *output, "write to this file instead of stdout");
+      sub.footer("Examples:\n"
+                 "  hakmem-analyze report run.trace                           # diagnoses and tables\n"
+                 "  hakmem-analyze report run.trace --format json > run.json\n"
+                 "  hakmem-analyze report run.trace --format html -o run.html  # charts, one file, offline");
       return [file, format, output]() {
         try {
-          Report r = analyze_trace(*file);
+          Report r;
+          {
+            Progress progress(*file);
+            r = analyze_trace(*file, {}, progress.fn());
+          }
           std::FILE* to = stdout;
           if (!output->empty() && !(to = std::fopen(output->c_str(), "w"))) {
             fmt::print(stderr, "hakmem-analyze report: {}: {}\n", *output, std::strerror(errno));
             return kExitBadInput;
           }
-          const bool colour = to == stdout && isatty(STDOUT_FILENO);
+          const bool colour = use_colour(to);
           const std::string out = *format == "json"   ? render_json(r)
                                   : *format == "html" ? render_html(r)
                                                       : render_text(r, colour);

@@ -38,7 +38,7 @@ class Exporter final : private TimelineSink, private JoinSink {
  public:
   Exporter(std::FILE* out) : out_(out), timeline_(*this), join_(*this) {}
 
-  ExportStats run(const std::string& path) {
+  ExportStats run(const std::string& path, const std::function<void(uint64_t, uint64_t)>& progress) {
     TraceReader reader(path);
     const TraceMeta& meta = reader.meta();
     if (auto it = meta.find("start_mono_ns"); it != meta.end()) t0_ = std::strtoull(it->second.c_str(), nullptr, 10);
@@ -48,7 +48,10 @@ class Exporter final : private TimelineSink, private JoinSink {
                    "\"exported_by\":\"hakmem-analyze " HAKMEM_VERSION "\"}},\"traceEvents\":[\n",
                    json_string(path), json_string(command));
     TraceChunk chunk;
-    while (reader.next(chunk)) timeline_.push_chunk(chunk);
+    while (reader.next(chunk)) {
+      timeline_.push_chunk(chunk);
+      if (progress) progress(reader.offset(), reader.size());
+    }
     timeline_.finish();
     join_.finish();
     for (auto& [tid, q] : kernel_) flush_kernel(q, true);
@@ -275,6 +278,9 @@ class Exporter final : private TimelineSink, private JoinSink {
 
 }  // namespace
 
-ExportStats export_perfetto(const std::string& path, std::FILE* out) { return Exporter(out).run(path); }
+ExportStats export_perfetto(const std::string& path, std::FILE* out,
+                            const std::function<void(uint64_t, uint64_t)>& progress) {
+  return Exporter(out).run(path, progress);
+}
 
 }  // namespace hk::analyze

@@ -25,6 +25,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <string>
 
 namespace hk::analyze {
@@ -37,6 +38,8 @@ struct ExportStats {
 
 // Writes the export of trace `path` to `out`. Throws TraceError when the
 // trace is unusable, std::runtime_error when writing fails.
-ExportStats export_perfetto(const std::string& path, std::FILE* out);
+// progress, when set, is told (bytes read, file size) after each chunk.
+ExportStats export_perfetto(const std::string& path, std::FILE* out,
+                            const std::function<void(uint64_t, uint64_t)>& progress = {});
 
 }  // namespace hk::analyze
