@@ -21,10 +21,11 @@ SeriesCollector::SeriesCollector() {
 }
 
 SeriesCollector::Proc* SeriesCollector::proc(uint32_t pid) {
+  if (last_proc_ && pid == last_pid_) return last_proc_;
   auto it = procs_.find(pid);
-  if (it != procs_.end()) return &it->second;
-  if (procs_.size() >= kMaxProcesses) return nullptr;
-  return &procs_[pid];
+  Proc* p = it != procs_.end() ? &it->second : procs_.size() < kMaxProcesses ? &procs_[pid] : nullptr;
+  if (p) last_pid_ = pid, last_proc_ = p;
+  return p;
 }
 
 void SeriesCollector::set_level(uint64_t Proc::*field, uint64_t Sums::*sum, TimeSeries::Id id, Proc& p,
@@ -44,12 +45,12 @@ const SeriesCollector::PerNumber& SeriesCollector::per_number(uint32_t nr) {
 }
 
 const SeriesCollector::PerClass& SeriesCollector::per_class(uint8_t cls) {
-  auto it = classes_.find(cls);
-  if (it != classes_.end()) return it->second;
+  if (have_class_[cls]) return classes_[cls];
   const std::string c = std::to_string(cls);
-  PerClass pc{ts_.series(series::kClassUsed + c, Kind::level), ts_.series(series::kClassParked + c, Kind::level),
-              ts_.series(series::kClassLive + c, Kind::level)};
-  return classes_.emplace(cls, pc).first->second;
+  classes_[cls] = {ts_.series(series::kClassUsed + c, Kind::level), ts_.series(series::kClassParked + c, Kind::level),
+                   ts_.series(series::kClassLive + c, Kind::level)};
+  have_class_[cls] = true;
+  return classes_[cls];
 }
 
 void SeriesCollector::on_event(uint32_t pid, const hk_event& ev) {
@@ -127,6 +128,7 @@ void SeriesCollector::process_gone(uint32_t pid, uint64_t ts_ns) {
   if (p.kernel_mapped) set_level(&Proc::kernel_mapped, &Sums::kernel_mapped, ids_.kernel_mapped, p, 0, ts_ns);
   if (p.heap) set_level(&Proc::heap, &Sums::heap, ids_.heap, p, 0, ts_ns);
   procs_.erase(it);
+  last_proc_ = nullptr;
 }
 
 TimeSeries SeriesCollector::finish(uint64_t end_ns) {

@@ -17,6 +17,7 @@
 #include <hakmem/events.h>
 #include <hakmem/syscall_record.h>
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <unordered_map>
@@ -87,8 +88,12 @@ class SeriesCollector {
   TimeSeries ts_;
   Ids ids_;
   std::unordered_map<uint32_t, PerNumber> numbers_;
-  std::unordered_map<uint8_t, PerClass> classes_;
+  std::array<PerClass, 256> classes_;
+  std::array<bool, 256> have_class_{};
   std::unordered_map<uint32_t, Proc> procs_;
+  // The process of the previous record: records come in runs from one ring.
+  uint32_t last_pid_ = 0;
+  Proc* last_proc_ = nullptr;
   Sums sums_;
 };
 

@@ -38,11 +38,17 @@ TimeSeries::Id TimeSeries::find(const std::string& name) const {
 }
 
 size_t TimeSeries::bucket_of(uint64_t ts_ns) {
+  if (ts_ns >= last_lo_ && ts_ns < last_hi_) return last_b_;
   if (!started_) start_at(ts_ns);
   const uint64_t off = ts_ns > t0_ ? ts_ns - t0_ : 0;
   while (off / width_ >= kMaxBuckets) coarsen();
   const size_t b = static_cast<size_t>(off / width_);
   used_ = std::max(used_, b + 1);
+  if (ts_ns >= t0_) {
+    last_b_ = b;
+    last_lo_ = t0_ + b * width_;
+    last_hi_ = last_lo_ + width_;
+  }
   return b;
 }
 
@@ -58,6 +64,7 @@ void TimeSeries::coarsen() {
   }
   width_ *= 2;
   used_ = (used_ + 1) / 2;
+  last_lo_ = 1, last_hi_ = 0;  // the buckets moved
 }
 
 void TimeSeries::add(Id id, uint64_t ts_ns, double v) {

@@ -73,6 +73,10 @@ class TimeSeries {
   bool started_ = false;
   uint64_t width_ = kInitialWidthNs;
   size_t used_ = 0;
+  // The bucket of the previous sample, [lo, hi) in ns: samples come in
+  // time order, so most land there and skip the division.
+  size_t last_b_ = 0;
+  uint64_t last_lo_ = 1, last_hi_ = 0;
   std::vector<Info> infos_;
   std::vector<std::vector<double>> data_;  // kMaxBuckets each; NaN = no sample
   std::vector<std::vector<double>> last_;  // level series: the bucket's last sample
