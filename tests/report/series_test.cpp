@@ -2,6 +2,7 @@
 // processes, dropped when a process goes), counts add up, and a brk heap is
 // measured from the process's first break.
 #include "analysis/series.h"
+#include "synthetic.h"
 
 #include <gtest/gtest.h>
 
@@ -11,25 +12,13 @@
 using namespace hk::analyze;
 
 namespace {
+using hk::synth::allocator_event;
+using hk::synth::syscall_record;
 hk_event ev(uint16_t type, uint64_t ts, uint64_t a = 0, uint64_t len = 0) {
-  hk_event e{};
-  e.type = type;
-  e.ts_ns = ts;
-  e.a = a;
-  e.len = len;
-  e.cls = HK_CLASS_NONE;
-  return e;
+  return allocator_event(ts, type, 1, HK_CLASS_NONE, 0, 0, len, a);
 }
 hk_sys_record sys(uint32_t nr, uint32_t pid, uint64_t enter, uint64_t exit, int64_t ret, uint64_t len = 0) {
-  hk_sys_record r{};
-  r.kind = HK_SYS_CALL;
-  r.nr = nr;
-  r.pid = r.tid = pid;
-  r.enter_ns = enter;
-  r.exit_ns = exit;
-  r.ret = ret;
-  r.args[1] = len;
-  return r;
+  return syscall_record(0, pid, pid, nr, 0, len, ret, enter, exit);
 }
 double last(const TimeSeries& ts, const char* name) {
   const auto v = ts.values(ts.find(name));
