@@ -6,6 +6,10 @@
 # not grow with the trace). Rates are given per wall second and per CPU
 # second (user + sys): on a busy machine the wall figure mostly measures the
 # neighbours, and the load average is printed for that reason.
+# For the larger trace it also writes the HTML report (its size, and the time
+# headless Chromium takes to draw it: scripts/html_open_time.py) and the
+# Perfetto export to /dev/null (its time, bytes and peak RSS: the export is
+# a stream, so memory must not grow with the trace either).
 #   scripts/bench_report.sh [BUILD_DIR] [EVENTS]   (defaults: build, 50000000)
 # Needs about 4 GB of free space in ${TMPDIR:-/tmp} for the 50M trace.
 set -eu
@@ -35,8 +39,15 @@ run() {
            "%.1fM events/s wall, %.1fM events/s CPU (%.1fM records/s CPU); peak RSS %.1f MB; load %s\n",
            n, k, b / 1e6, s, cpu, n / s / 1e6, n / cpu / 1e6, (n + k) / cpu / 1e6, rss / 1024, load
   }'
+  if [ "${2:-}" = html ]; then
+    "$ANALYZE" report "$DIR/t.hkt" --format html -o "$DIR/t.html"
+    python3 "$ROOT/scripts/html_open_time.py" "$DIR/t.html" || true
+    /usr/bin/time -f "%e %U %S %M" -o "$DIR/time" "$ANALYZE" export "$DIR/t.hkt" -o /dev/null 2>"$DIR/export.err"
+    read -r secs user sys rss_kb <"$DIR/time"
+    echo "export: $secs s wall, $user s user, $sys s sys, peak RSS $((rss_kb / 1024)) MB; $(tail -1 "$DIR/export.err")"
+  fi
   rm -f "$DIR/t.hkt"
 }
 
 run $((EVENTS / 10))
-run "$EVENTS"
+run "$EVENTS" html

@@ -11,6 +11,9 @@ pkgs=(
   libbpf-dev bpftool libelf-dev zlib1g-dev
   libcli11-dev libfmt-dev libspdlog-dev libgtest-dev
   libdw-dev                               # elfutils: symbolizing call sites
+  libjs-dygraphs                          # charts of the HTML report, inlined at build time
+  nlohmann-json3-dev                      # JSON of the HTML report's data and of the tests' parsing
+  chromium                                # the HTML report's test opens it in headless Chromium
   binutils strace procps util-linux       # readelf, strace -c, setpriv/runuser
   python3 perl git sqlite3                # integration tests run these under the preload
 )

@@ -34,7 +34,10 @@ Analysis::~Analysis() = default;
 void Analysis::add_meta(const TraceMeta& meta) {
   for (const auto& [k, v] : meta) r_.trace.meta[k] = v;
   if (auto it = r_.trace.meta.find("command"); it != r_.trace.meta.end()) r_.trace.command = it->second;
-  if (uint64_t s = meta_u64(r_.trace.meta, "start_mono_ns")) meta_start_ = s;
+  if (uint64_t s = meta_u64(r_.trace.meta, "start_mono_ns")) {
+    meta_start_ = s;
+    series_.start(s);
+  }
   if (auto it = r_.trace.meta.find("bpf"); it != r_.trace.meta.end() && it->second == "1")
     r_.trace.has_kernel = true;
 }
@@ -109,6 +112,7 @@ void Analysis::on_event(uint32_t pid, const hk_event& ev) {
   note_time(ev.ts_ns);
   note_thread(pid, ev.tid);
   r_.allocator.add(pid, ev);
+  series_.on_event(pid, ev);
   if (ev.type == HK_EV_SNAPSHOT) r_.accounting.add(ev);
   if (Join::joinable_event(ev)) {
     ++r_.join.allocator_os_events;
@@ -122,11 +126,13 @@ void Analysis::on_syscall(const hk_sys_record& rec) {
   note_thread(rec.pid, rec.tid);
   if (rec.kind == HK_SYS_CALL) {
     r_.syscalls.add(rec);
+    series_.on_syscall(rec);
     join_.on_syscall(rec);
   } else if (rec.kind == HK_SYS_EXIT || rec.kind == HK_SYS_EXEC) {
     // The kernel tore the old address space down without munmap calls.
     r_.allocator.process_gone(rec.pid);
     r_.outside.process_gone(rec.pid);
+    series_.process_gone(rec.pid, rec.exit_ns);
   }
   join_.advance(rec.exit_ns);
 }
@@ -184,16 +190,20 @@ Report Analysis::finish() {
         "{} of {} call sites are raw addresses: the trace holds no /proc/PID/maps for their process",
         r.outside_sites.size() - with_layout, r.outside_sites.size());
 
+  r.series = series_.finish(r.trace.end_ns);
   r.diagnoses = diagnose(r);
   return std::move(r_);
 }
 
-Report analyze_trace(const std::string& path, AnalysisLimits limits) {
+Report analyze_trace(const std::string& path, AnalysisLimits limits, const ReadProgress& progress) {
   TraceReader reader(path);
   Analysis analysis(path, limits);
   analysis.add_meta(reader.meta());
   TraceChunk chunk;
-  while (reader.next(chunk)) analysis.add_chunk(chunk);
+  while (reader.next(chunk)) {
+    analysis.add_chunk(chunk);
+    if (progress) progress(reader.offset(), reader.size());
+  }
   if (reader.truncated()) analysis.set_truncated(reader.truncation_reason());
   return analysis.finish();
 }

@@ -11,9 +11,11 @@
 #pragma once
 
 #include "analysis/report.h"
+#include "analysis/series.h"
 #include "analysis/timeline.h"
 #include "trace/trace_file.h"
 
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -53,6 +55,7 @@ class Analysis : private TimelineSink, private JoinSink {
   Report r_;
   Timeline timeline_;
   Join join_;
+  SeriesCollector series_;
   uint64_t first_ts_ = UINT64_MAX, last_ts_ = 0;
   uint64_t meta_start_ = 0, footer_end_ = 0;
   bool have_footer_ = false;
@@ -62,7 +65,10 @@ class Analysis : private TimelineSink, private JoinSink {
   uint32_t last_pid_ = 0, last_tid_ = 0;
 };
 
+// Told (bytes read, file size) after each chunk, for a progress display.
+using ReadProgress = std::function<void(uint64_t done, uint64_t total)>;
+
 // Reads and analyses a whole trace file. Throws TraceError.
-Report analyze_trace(const std::string& path, AnalysisLimits limits = {});
+Report analyze_trace(const std::string& path, AnalysisLimits limits = {}, const ReadProgress& progress = {});
 
 }  // namespace hk::analyze

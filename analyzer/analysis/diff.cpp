@@ -1,6 +1,6 @@
 #include "analysis/diff.h"
 
-#include "output/json_writer.h"
+#include "output/json_dump.h"
 #include "output/report_json.h"
 #include "output/text_table.h"
 #include "output/units.h"
@@ -144,30 +144,17 @@ std::string render_diff_text(const ReportDiff& d, const std::string& an, const s
 }
 
 std::string render_diff_json(const ReportDiff& d, const std::string& an, const std::string& bn) {
-  JsonWriter w;
-  w.begin_object().field("format_version", kReportFormatVersion).field("before", an).field("after", bn);
-  w.key("metrics").begin_object();
-  auto opt = [&](std::string_view k, const std::optional<double>& v) {
-    w.key(k);
-    if (v) w.value(*v);
-    else w.null();
-  };
-  for (const DiffRow& r : d.rows) {
-    w.key(r.metric).begin_object();
-    opt("before", r.before);
-    opt("after", r.after);
-    opt("change", r.change());
-    opt("change_pct", r.change_pct());
-    w.end_object();
-  }
-  w.end_object();
-  for (auto [name, ids] : {std::pair{"appeared", &d.appeared}, {"gone", &d.gone}, {"kept", &d.kept}}) {
-    w.key(name).begin_array();
-    for (const std::string& id : *ids) w.value(id);
-    w.end_array();
-  }
-  w.end_object();
-  return w.str() + "\n";
+  using Json = nlohmann::ordered_json;
+  auto opt = [](const std::optional<double>& v) { return v ? json_number(*v) : Json(nullptr); };
+  Json metrics = Json::object();
+  for (const DiffRow& r : d.rows)
+    metrics[r.metric] = {{"before", opt(r.before)},
+                         {"after", opt(r.after)},
+                         {"change", opt(r.change())},
+                         {"change_pct", opt(r.change_pct())}};
+  Json j = {{"format_version", kReportFormatVersion}, {"before", an}, {"after", bn}, {"metrics", std::move(metrics)}};
+  for (auto [name, ids] : {std::pair{"appeared", &d.appeared}, {"gone", &d.gone}, {"kept", &d.kept}}) j[name] = *ids;
+  return dump_json(j);
 }
 
 }  // namespace hk::analyze

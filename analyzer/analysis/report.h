@@ -12,6 +12,7 @@
 #include "analysis/join.h"
 #include "analysis/outside_metrics.h"
 #include "analysis/syscall_table.h"
+#include "analysis/time_series.h"
 #include "trace/trace_file.h"
 
 #include <cstdint>
@@ -98,6 +99,8 @@ struct Report {
   std::map<uint8_t, DurationStats> allocator_syscall_time;
   DropStats drops;
   std::vector<Diagnosis> diagnoses;
+  // The charts' data over time, downsampled as it was read (series.h names).
+  TimeSeries series;
 
   // Kernel time in traced syscalls over wall time, in percent (strace -c's
   // "% time" is relative to syscall time; this is relative to the run).

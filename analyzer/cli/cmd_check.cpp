@@ -7,6 +7,7 @@
 #include "cli/command.h"
 #include "analysis/diagnoses.h"
 #include "cli/exit_codes.h"
+#include "cli/progress.h"
 
 #include <fmt/format.h>
 
@@ -33,6 +34,9 @@ Register reg{Command{
       sub.add_option("--min-lru-hit-rate", o->limits.min_lru_hit_rate, "least LRU hit rate allowed, 0..1")
           ->check(CLI::Range(0.0, 1.0));
       sub.add_option("--forbid", o->limits.forbid, "fail if this diagnosis is raised (repeatable)");
+      sub.footer("Examples:\n"
+                 "  hakmem-analyze check run.trace --max-syscalls 100 --forbid lru_unreachable\n"
+                 "  hakmem-analyze check run.trace --min-lru-hit-rate 0.5 --max-syscall-share 5");
       return [o]() {
         const auto& ids = diagnosis_ids();
         for (const std::string& id : o->limits.forbid) {
@@ -50,7 +54,8 @@ Register reg{Command{
         }
         Report r;
         try {
-          r = analyze_trace(o->file);
+          Progress progress(o->file);
+          r = analyze_trace(o->file, {}, progress.fn());
         } catch (const std::exception& e) {
           fmt::print(stderr, "hakmem-analyze check: {}: {}\n", o->file, e.what());
           return kExitBadInput;

@@ -5,9 +5,10 @@
 #include "cli/command.h"
 #include "analysis/diff.h"
 #include "cli/exit_codes.h"
+#include "cli/global_options.h"
+#include "cli/progress.h"
 
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <cstdio>
 
@@ -23,16 +24,21 @@ Register reg{Command{
       sub.add_option("A", *a, "trace before the change")->required();
       sub.add_option("B", *b, "trace after the change")->required();
       sub.add_option("--format", *format, "text or json")->check(CLI::IsMember({"text", "json"}));
+      sub.footer("Example: hakmem-analyze diff drain-off.trace drain-on.trace");
       return [a, b, format]() {
         std::string current;
         try {
           current = *a;
-          Report ra = analyze_trace(*a);
+          auto read = [](const std::string& path) {
+            Progress progress(path);
+            return analyze_trace(path, {}, progress.fn());
+          };
+          Report ra = read(*a);
           current = *b;
-          Report rb = analyze_trace(*b);
+          Report rb = read(*b);
           const ReportDiff d = diff_reports(ra, rb);
           const std::string out = *format == "json" ? render_diff_json(d, *a, *b)
-                                                    : render_diff_text(d, *a, *b, isatty(STDOUT_FILENO));
+                                                    : render_diff_text(d, *a, *b, use_colour(stdout));
           std::fwrite(out.data(), 1, out.size(), stdout);
           return kExitOk;
         } catch (const std::exception& e) {

@@ -321,6 +321,9 @@ Register reg{Command{
       sub.add_option("--since", o->since, "only records at least NS ns after the start");
       sub.add_option("--until", o->until, "only records at most NS ns after the start");
       sub.add_option("--limit", o->limit, "print at most N records");
+      sub.footer("Examples:\n"
+                 "  hakmem-analyze events run.trace --type ss_map --type munmap\n"
+                 "  hakmem-analyze events run.trace --source kernel --json --limit 100");
       return [o] { return run_events(*o); };
     }}};
 

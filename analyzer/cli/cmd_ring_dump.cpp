@@ -96,6 +96,8 @@ const Register reg{Command{
           ->required();
       sub.add_flag("--json", *json, "one JSON object per record");
       sub.add_flag("--follow", *follow, "keep reading until the writer exits");
+      sub.footer("Example: HAKMEM_RING=/dev/shm/hk LD_PRELOAD=build/preload/libhakmem.so ./prog &\n"
+                 "         hakmem-analyze ring-dump /dev/shm/hk.PID.NS --follow");
       return [=] { return run(*name, *json, *follow); };
     }}};
 

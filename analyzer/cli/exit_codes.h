@@ -1,18 +1,37 @@
-// Exit codes of hakmem-analyze: a documented contract (README "Exit codes").
+// Exit codes of hakmem-analyze: a documented contract. kExitCodes below is
+// the one table of them: `hakmem-analyze --help` prints it, and
+// tests/report/exit_codes_test.py checks that the README's "Exit codes"
+// table says exactly the same, code by code.
 //
 // `record` passes through the traced command's own exit code when it ran;
 // these codes are used only when hakmem-analyze itself fails or refuses.
 #pragma once
 
+#include <array>
+#include <string_view>
+#include <utility>
+
 namespace hk::analyze {
 
 inline constexpr int kExitOk = 0;
-inline constexpr int kExitCheckFailed = 1;   // check: a threshold failed
-inline constexpr int kExitBadInput = 2;      // bad usage, unreadable/hostile file
-inline constexpr int kExitNoBpfPrivilege = 3;  // not root / no CAP_BPF
-inline constexpr int kExitNoBtf = 4;         // kernel has no BTF
-inline constexpr int kExitBpfLoadFailed = 5; // probe failed to load/attach
-inline constexpr int kExitLaunchFailed = 6;  // could not start the command
-inline constexpr int kExitTraceWriteFailed = 7;  // record: the trace could not be written/completed
+inline constexpr int kExitCheckFailed = 1;
+inline constexpr int kExitBadInput = 2;
+inline constexpr int kExitNoBpfPrivilege = 3;
+inline constexpr int kExitNoBtf = 4;
+inline constexpr int kExitBpfLoadFailed = 5;
+inline constexpr int kExitLaunchFailed = 6;
+inline constexpr int kExitTraceWriteFailed = 7;
+
+// Meanings as the README's table words them (Markdown: `code` for names).
+inline constexpr std::array<std::pair<int, std::string_view>, 8> kExitCodes{{
+    {kExitOk, "success (`check`: every threshold held)"},
+    {kExitCheckFailed, "`check`: a threshold failed (each failure is named)"},
+    {kExitBadInput, "bad usage, or an unreadable or hostile input file"},
+    {kExitNoBpfPrivilege, "not allowed to load BPF (not root / no CAP_BPF): use `--no-bpf`, or sudo"},
+    {kExitNoBtf, "the kernel has no BTF (`/sys/kernel/btf/vmlinux`)"},
+    {kExitBpfLoadFailed, "the probe failed to load or attach (or the build has no BPF)"},
+    {kExitLaunchFailed, "the command could not be started, or libhakmem.so was not found"},
+    {kExitTraceWriteFailed, "the trace could not be created, written or completed"},
+}};
 
 }  // namespace hk::analyze

@@ -1,8 +1,11 @@
 // hakmem-analyze: records, joins and reports allocator and kernel traces.
 #include "cli/command.h"
 #include "cli/exit_codes.h"
+#include "cli/global_options.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <algorithm>
 
@@ -10,6 +13,18 @@ namespace hk::analyze {
 std::vector<Command>& registry() {
   static std::vector<Command> commands;
   return commands;
+}
+
+GlobalOptions& global_options() {
+  static GlobalOptions options;
+  return options;
+}
+
+bool use_colour(std::FILE* to) {
+  const std::string& c = global_options().color;
+  if (c == "always") return true;
+  if (c == "never") return false;
+  return isatty(fileno(to));
 }
 }  // namespace hk::analyze
 
@@ -24,6 +39,20 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "hakmem-analyze " HAKMEM_VERSION);
   bool verbose = false;
   app.add_flag("-v,--verbose", verbose, "log progress to stderr");
+  GlobalOptions& g = global_options();
+  app.add_flag("-q,--quiet", g.quiet, "no progress bar and no summary lines on stderr");
+  app.add_option("--color", g.color, "colour in text output: auto (only on a terminal), always or never")
+      ->check(CLI::IsMember({"auto", "always", "never"}))
+      ->capture_default_str();
+  // The options above may also follow the subcommand.
+  app.fallthrough();
+  std::string footer = "Examples:\n"
+                       "  hakmem-analyze record -o run.trace -- ./your-program args\n"
+                       "  hakmem-analyze report run.trace --format html -o run.html\n"
+                       "  hakmem-analyze <subcommand> --help\n"
+                       "Exit codes:\n";
+  for (const auto& [code, meaning] : kExitCodes) footer += fmt::format("  {}  {}\n", code, meaning);
+  app.footer(footer);
 
   auto& cmds = registry();
   std::sort(cmds.begin(), cmds.end(),

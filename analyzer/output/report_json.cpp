@@ -1,30 +1,22 @@
 #include "output/report_json.h"
 
+#include "output/json_dump.h"
 #include "trace/event_names.h"
-#include "output/json_writer.h"
 
 namespace hk::analyze {
 
 namespace {
 
-void duration_object(JsonWriter& w, const DurationStats& s) {
-  w.begin_object()
-      .field("count", s.count())
-      .field("total_ns", s.total())
-      .field("min_ns", s.min())
-      .field("p50_ns", s.quantile(0.5))
-      .field("p99_ns", s.quantile(0.99))
-      .field("max_ns", s.max())
-      .end_object();
+using Json = nlohmann::ordered_json;
+
+Json duration_object(const DurationStats& s) {
+  return {{"count", s.count()},         {"total_ns", s.total()},
+          {"min_ns", s.min()},          {"p50_ns", s.quantile(0.5)},
+          {"p99_ns", s.quantile(0.99)}, {"max_ns", s.max()}};
 }
 
-void point(JsonWriter& w, const SnapshotPoint& p) {
-  w.begin_object()
-      .field("ts_ns", p.ts_ns)
-      .field("used", p.used)
-      .field("parked", p.parked)
-      .field("live", p.live)
-      .end_object();
+Json point(const SnapshotPoint& p) {
+  return {{"ts_ns", p.ts_ns}, {"used", p.used}, {"parked", p.parked}, {"live", p.live}};
 }
 
 // A key for a type or reason this build has no name for (a newer writer).
@@ -37,236 +29,190 @@ std::string reason_key(uint16_t type, uint8_t reason) {
 }
 
 // A rate is negative when it is undefined (nothing to divide by).
-void rate_field(JsonWriter& w, std::string_view key, double rate) {
-  w.key(key);
-  if (rate < 0) w.null();
-  else w.value(rate);
+Json rate(double r) { return r < 0 ? Json(nullptr) : Json(r); }
+
+Json by_reason(uint16_t type, const std::map<uint8_t, uint64_t>& m) {
+  Json o = Json::object();
+  for (const auto& [reason, n] : m) o[reason_key(type, reason)] = n;
+  return o;
 }
 
-void by_reason(JsonWriter& w, uint16_t type, const std::map<uint8_t, uint64_t>& m) {
-  w.begin_object();
-  for (const auto& [reason, n] : m) w.field(reason_key(type, reason), n);
-  w.end_object();
-}
-
-void trace(JsonWriter& w, const Report& r) {
+void trace(Json& j, const Report& r) {
   const TraceSummary& t = r.trace;
-  w.key("trace").begin_object()
-      .field("path", t.path)
-      .field("command", t.command)
-      .field("complete", t.complete)
-      .field("truncation", t.truncation)
-      .field("start_ns", t.start_ns)
-      .field("end_ns", t.end_ns)
-      .field("wall_ns", t.wall_ns())
-      .field("allocator_events", t.events)
-      .field("kernel_records", t.syscall_records)
-      .field("has_allocator", t.has_allocator)
-      .field("has_kernel", t.has_kernel)
-      .field("processes", t.processes)
-      .field("threads", t.threads)
-      .field("exit_status", t.exit_status)
-      .field("out_of_order", t.out_of_order)
-      .end_object();
+  j["trace"] = {{"path", t.path},
+                {"command", t.command},
+                {"complete", t.complete},
+                {"truncation", t.truncation},
+                {"start_ns", t.start_ns},
+                {"end_ns", t.end_ns},
+                {"wall_ns", t.wall_ns()},
+                {"allocator_events", t.events},
+                {"kernel_records", t.syscall_records},
+                {"has_allocator", t.has_allocator},
+                {"has_kernel", t.has_kernel},
+                {"processes", t.processes},
+                {"threads", t.threads},
+                {"exit_status", t.exit_status},
+                {"out_of_order", t.out_of_order}};
   const AllocatorConfig& c = r.allocator.config;
-  w.key("config").begin_object().field("seen", c.seen);
+  Json& config = j["config"] = {{"seen", c.seen}};
   if (c.seen) {
-    w.field("drain_interval", c.drain_interval)
-        .field("lru_capacity", c.lru_capacity)
-        .field("sll_capacity", c.sll_capacity)
-        .field("superslab_bytes", c.superslab_bytes)
-        .field("slab_bytes", c.slab_bytes);
+    config["drain_interval"] = c.drain_interval;
+    config["lru_capacity"] = c.lru_capacity;
+    config["sll_capacity"] = c.sll_capacity;
+    config["superslab_bytes"] = c.superslab_bytes;
+    config["slab_bytes"] = c.slab_bytes;
   }
-  w.end_object();
 }
 
-void diagnoses(JsonWriter& w, const Report& r) {
-  w.key("diagnoses").begin_array();
+void diagnoses(Json& j, const Report& r) {
+  Json& list = j["diagnoses"] = Json::array();
   for (const Diagnosis& d : r.diagnoses) {
-    w.begin_object()
-        .field("id", d.id)
-        .field("severity", d.severity)
-        .field("summary", d.summary)
-        .field("explanation", d.explanation)
-        .field("fix", d.fix);
-    w.key("evidence").begin_object();
-    for (const Evidence& e : d.evidence) w.field(e.key, e.value);
-    w.end_object().end_object();
+    Json evidence = Json::object();
+    for (const Evidence& e : d.evidence) evidence[e.key] = json_number(e.value);
+    list.push_back({{"id", d.id},
+                    {"severity", d.severity},
+                    {"summary", d.summary},
+                    {"explanation", d.explanation},
+                    {"fix", d.fix},
+                    {"evidence", std::move(evidence)}});
   }
-  w.end_array();
 }
 
-void syscalls(JsonWriter& w, const Report& r) {
+void syscalls(Json& j, const Report& r) {
   const uint64_t wall = r.trace.wall_ns();
-  w.key("syscalls").begin_object();
+  Json& rows = j["syscalls"] = Json::object();
   for (const auto& [nr, row] : r.syscalls.rows()) {
-    w.key(syscall_name(nr)).begin_object()
-        .field("count", row.count)
-        .field("errors", row.errors)
-        .field("allocator", row.allocator)
-        .field("outside", row.count - row.allocator)
-        .field("total_ns", row.latency.total())
-        .field("avg_ns", row.latency.mean())
-        .field("p50_ns", row.latency.quantile(0.5))
-        .field("max_ns", row.latency.max())
-        .field("share_pct", wall ? 100.0 * double(row.latency.total()) / double(wall) : 0.0)
-        .end_object();
+    rows[syscall_name(nr)] = {{"count", row.count},
+                              {"errors", row.errors},
+                              {"allocator", row.allocator},
+                              {"outside", row.count - row.allocator},
+                              {"total_ns", row.latency.total()},
+                              {"avg_ns", row.latency.mean()},
+                              {"p50_ns", row.latency.quantile(0.5)},
+                              {"max_ns", row.latency.max()},
+                              {"share_pct", wall ? 100.0 * double(row.latency.total()) / double(wall) : 0.0}};
   }
-  w.end_object();
-  w.key("syscall_totals").begin_object()
-      .field("count", r.syscalls.total_calls())
-      .field("total_ns", r.syscalls.total_ns())
-      .field("share_pct", r.syscall_share_pct())
-      .end_object();
+  j["syscall_totals"] = {{"count", r.syscalls.total_calls()},
+                         {"total_ns", r.syscalls.total_ns()},
+                         {"share_pct", r.syscall_share_pct()}};
 }
 
-void allocator(JsonWriter& w, const Report& r) {
+void allocator(Json& j, const Report& r) {
   const AllocatorMetrics& a = r.allocator;
   uint64_t trims = 0, os_calls = 0;
   for (const auto& [p, n] : a.align_trims_by_purpose) trims += n;
   for (const auto& [p, n] : a.os_calls_by_reason) os_calls += n;
-  w.key("allocator").begin_object()
-      .field("superslab_map", a.count(HK_EV_SS_MAP))
-      .field("superslab_unmap", a.count(HK_EV_SS_UNMAP))
-      .field("lru_push", a.count(HK_EV_LRU_PUSH))
-      .field("lru_hit", a.count(HK_EV_LRU_POP_HIT))
-      .field("lru_miss", a.count(HK_EV_LRU_POP_MISS))
-      .field("lru_evict", a.count(HK_EV_LRU_EVICT));
-  rate_field(w, "lru_hit_rate", a.lru_hit_rate());
-  w.field("slab_acquire", a.count(HK_EV_SLAB_ACQUIRE))
-      .field("slab_release", a.count(HK_EV_SLAB_RELEASE))
-      .field("slab_empty", a.count(HK_EV_SLAB_EMPTY))
-      .field("drain", a.count(HK_EV_DRAIN))
-      .field("drained_blocks", a.drained_blocks)
-      .field("remote_free_batch", a.count(HK_EV_REMOTE_FREE_BATCH))
-      .field("large_map", a.count(HK_EV_LARGE_MAP))
-      .field("large_unmap", a.count(HK_EV_LARGE_UNMAP))
-      .field("large_reuse", a.count(HK_EV_LARGE_REUSE))
-      .field("os_calls", os_calls)
-      .field("os_failures", a.os_failures)
-      .field("align_trims", trims)
-      .field("peak_mapped_bytes", a.peak_mapped_bytes);
-  w.key("superslab_map_by_reason");
-  by_reason(w, HK_EV_SS_MAP, a.superslab_map_by_reason);
-  w.key("superslab_unmap_by_reason");
-  by_reason(w, HK_EV_SS_UNMAP, a.superslab_unmap_by_reason);
-  w.key("drain_by_reason");
-  by_reason(w, HK_EV_DRAIN, a.drain_by_reason);
-  w.key("superslab_lifetime");
-  duration_object(w, a.superslab_lifetime);
-  w.key("superslab_remap");
-  duration_object(w, a.superslab_remap.interval);
-  w.field("superslab_remaps_within_window", a.superslab_remap.within_window);
-  w.key("large_remap");
-  duration_object(w, a.large_remap.interval);
-  w.field("large_remaps_within_window", a.large_remap.within_window);
-  w.field("remap_window_ns", AllocatorMetrics::kRemapWindowNs);
-  w.key("events_by_type").begin_object();
-  for (uint16_t t = 1; t < HK_EV_TYPE_COUNT; ++t) {
-    if (a.by_type[t]) w.field(name_or_number(event_type_name(t), "type_", t), a.by_type[t]);
-  }
-  w.end_object();
-  w.key("syscall_time_by_reason").begin_object();
-  for (const auto& [reason, s] : r.allocator_syscall_time) {
-    w.key(reason_key(HK_EV_OS_MMAP, reason));
-    duration_object(w, s);
-  }
-  w.end_object();
-  w.end_object();
+  Json& o = j["allocator"] = {{"superslab_map", a.count(HK_EV_SS_MAP)},
+                              {"superslab_unmap", a.count(HK_EV_SS_UNMAP)},
+                              {"lru_push", a.count(HK_EV_LRU_PUSH)},
+                              {"lru_hit", a.count(HK_EV_LRU_POP_HIT)},
+                              {"lru_miss", a.count(HK_EV_LRU_POP_MISS)},
+                              {"lru_evict", a.count(HK_EV_LRU_EVICT)},
+                              {"lru_hit_rate", rate(a.lru_hit_rate())},
+                              {"slab_acquire", a.count(HK_EV_SLAB_ACQUIRE)},
+                              {"slab_release", a.count(HK_EV_SLAB_RELEASE)},
+                              {"slab_empty", a.count(HK_EV_SLAB_EMPTY)},
+                              {"drain", a.count(HK_EV_DRAIN)},
+                              {"drained_blocks", a.drained_blocks},
+                              {"remote_free_batch", a.count(HK_EV_REMOTE_FREE_BATCH)},
+                              {"large_map", a.count(HK_EV_LARGE_MAP)},
+                              {"large_unmap", a.count(HK_EV_LARGE_UNMAP)},
+                              {"large_reuse", a.count(HK_EV_LARGE_REUSE)},
+                              {"os_calls", os_calls},
+                              {"os_failures", a.os_failures},
+                              {"align_trims", trims},
+                              {"peak_mapped_bytes", a.peak_mapped_bytes}};
+  o["superslab_map_by_reason"] = by_reason(HK_EV_SS_MAP, a.superslab_map_by_reason);
+  o["superslab_unmap_by_reason"] = by_reason(HK_EV_SS_UNMAP, a.superslab_unmap_by_reason);
+  o["drain_by_reason"] = by_reason(HK_EV_DRAIN, a.drain_by_reason);
+  o["superslab_lifetime"] = duration_object(a.superslab_lifetime);
+  o["superslab_remap"] = duration_object(a.superslab_remap.interval);
+  o["superslab_remaps_within_window"] = a.superslab_remap.within_window;
+  o["large_remap"] = duration_object(a.large_remap.interval);
+  o["large_remaps_within_window"] = a.large_remap.within_window;
+  o["remap_window_ns"] = AllocatorMetrics::kRemapWindowNs;
+  Json& types = o["events_by_type"] = Json::object();
+  for (uint16_t t = 1; t < HK_EV_TYPE_COUNT; ++t)
+    if (a.by_type[t]) types[name_or_number(event_type_name(t), "type_", t)] = a.by_type[t];
+  Json& time = o["syscall_time_by_reason"] = Json::object();
+  for (const auto& [reason, s] : r.allocator_syscall_time) time[reason_key(HK_EV_OS_MMAP, reason)] = duration_object(s);
 }
 
-void accounting(JsonWriter& w, const Report& r) {
-  w.key("accounting").begin_array();
+void accounting(Json& j, const Report& r) {
+  Json& list = j["accounting"] = Json::array();
   for (const auto& [cls, c] : r.accounting.classes()) {
-    w.begin_object()
-        .field("class", uint64_t{cls})
-        .field("block_size", c.block_size)
-        .field("snapshots", c.snapshots)
-        .field("gap_snapshots", c.gap_snapshots)
-        .field("max_used", c.max_used);
-    w.key("last");
-    point(w, c.last);
-    w.key("worst");
-    point(w, c.worst);
-    w.key("curve").begin_array();
-    for (const SnapshotPoint& p : c.curve) point(w, p);
-    w.end_array().end_object();
+    Json curve = Json::array();
+    for (const SnapshotPoint& p : c.curve) curve.push_back(point(p));
+    list.push_back({{"class", uint64_t{cls}},
+                    {"block_size", c.block_size},
+                    {"snapshots", c.snapshots},
+                    {"gap_snapshots", c.gap_snapshots},
+                    {"max_used", c.max_used},
+                    {"last", point(c.last)},
+                    {"worst", point(c.worst)},
+                    {"curve", std::move(curve)}});
   }
-  w.end_array();
 }
 
-void join(JsonWriter& w, const Report& r) {
-  const JoinSummary& j = r.join;
-  w.key("join").begin_object()
-      .field("available", j.available)
-      .field("allocator_os_events", j.allocator_os_events)
-      .field("matched", j.matched)
-      .field("kernel_only", j.kernel_only)
-      .field("allocator_only", j.allocator_only)
-      .field("lost_to_drops", j.lost_to_drops)
-      .field("overflowed", j.overflowed);
-  rate_field(w, "rate", j.rate());
-  w.end_object();
+void join(Json& j, const Report& r) {
+  const JoinSummary& s = r.join;
+  j["join"] = {{"available", s.available},
+               {"allocator_os_events", s.allocator_os_events},
+               {"matched", s.matched},
+               {"kernel_only", s.kernel_only},
+               {"allocator_only", s.allocator_only},
+               {"lost_to_drops", s.lost_to_drops},
+               {"overflowed", s.overflowed},
+               {"rate", rate(s.rate())}};
 }
 
-void outside(JsonWriter& w, const Report& r) {
+void outside(Json& j, const Report& r) {
   const OutsideMetrics& o = r.outside;
-  w.key("outside").begin_object()
-      .field("calls", o.calls())
-      .field("churn_pairs", o.churn_pairs())
-      .field("churn_bytes", o.churn_bytes())
-      .field("churn_lifetime_p50_ns", o.churn_lifetime().quantile(0.5))
-      .field("symbolization", r.symbolization);
   const BrkStats& b = o.brk();
-  w.key("brk").begin_object()
-      .field("calls", b.calls)
-      .field("grows", b.grows)
-      .field("shrinks", b.shrinks)
-      .field("cycles", b.cycles)
-      .field("bytes_trimmed", b.bytes_trimmed)
-      .end_object();
-  w.key("sites").begin_array();
-  for (const SiteReport& s : r.outside_sites) {
-    w.begin_object()
-        .field("pid", uint64_t{s.site.pid})
-        .field("address", s.site.caller)
-        .field("symbol", s.symbol)
-        .field("syscall", syscall_name(s.site.nr))
-        .field("calls", s.site.calls)
-        .field("total_ns", s.site.total_ns)
-        .field("churn_pairs", s.site.churn_pairs)
-        .end_object();
-  }
-  w.end_array().end_object();
+  Json sites = Json::array();
+  for (const SiteReport& s : r.outside_sites)
+    sites.push_back({{"pid", uint64_t{s.site.pid}},
+                     {"address", s.site.caller},
+                     {"symbol", s.symbol},
+                     {"syscall", syscall_name(s.site.nr)},
+                     {"calls", s.site.calls},
+                     {"total_ns", s.site.total_ns},
+                     {"churn_pairs", s.site.churn_pairs}});
+  j["outside"] = {{"calls", o.calls()},
+                  {"churn_pairs", o.churn_pairs()},
+                  {"churn_bytes", o.churn_bytes()},
+                  {"churn_lifetime_p50_ns", o.churn_lifetime().quantile(0.5)},
+                  {"symbolization", r.symbolization},
+                  {"brk",
+                   {{"calls", b.calls},
+                    {"grows", b.grows},
+                    {"shrinks", b.shrinks},
+                    {"cycles", b.cycles},
+                    {"bytes_trimmed", b.bytes_trimmed}}},
+                  {"sites", std::move(sites)}};
 }
 
-void drops(JsonWriter& w, const Report& r) {
+void drops(Json& j, const Report& r) {
   const DropStats& d = r.drops;
-  w.key("drops").begin_object()
-      .field("ring_dropped", d.ring_dropped)
-      .field("ring_overwritten", d.ring_overwritten)
-      .field("ring_torn", d.ring_torn)
-      .field("kernel_lost", d.kernel_lost)
-      .field("kernel_seq_gaps", d.kernel_seq_gaps)
-      .field("total", d.total())
-      .end_object();
+  j["drops"] = {{"ring_dropped", d.ring_dropped},       {"ring_overwritten", d.ring_overwritten},
+                {"ring_torn", d.ring_torn},             {"kernel_lost", d.kernel_lost},
+                {"kernel_seq_gaps", d.kernel_seq_gaps}, {"total", d.total()}};
 }
 
 }  // namespace
 
 std::string render_json(const Report& r) {
-  JsonWriter w;
-  w.begin_object().field("format_version", kReportFormatVersion).field("tool", "hakmem-analyze report");
-  trace(w, r);
-  diagnoses(w, r);
-  syscalls(w, r);
-  allocator(w, r);
-  accounting(w, r);
-  join(w, r);
-  outside(w, r);
-  drops(w, r);
-  w.end_object();
-  return w.str() + "\n";
+  Json j = {{"format_version", kReportFormatVersion}, {"tool", "hakmem-analyze report"}};
+  trace(j, r);
+  diagnoses(j, r);
+  syscalls(j, r);
+  allocator(j, r);
+  accounting(j, r);
+  join(j, r);
+  outside(j, r);
+  drops(j, r);
+  return dump_json(j);
 }
 
 }  // namespace hk::analyze

@@ -88,6 +88,9 @@ class TraceReader {
   // truncation_reason() says where, in one line. Damage throws instead.
   bool truncated() const { return truncated_; }
   const std::string& truncation_reason() const { return reason_; }
+  // Bytes read so far, of size(): how far a long read has come.
+  uint64_t offset() const { return offset_; }
+  uint64_t size() const { return size_; }
 
  private:
   void stop_truncated(std::string why);
