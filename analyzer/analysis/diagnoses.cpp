@@ -345,15 +345,18 @@ std::optional<Diagnosis> large_block_churn(const Report& r, const std::vector<Di
   d.explanation = fmt::format(
       "Large blocks are mapped on their own. Their cache should turn a loop of big malloc/free into "
       "reuse, but here each free unmapped the block and the next malloc mapped it again: {} unmaps, "
-      "{} mapped in all, median {} between unmap and remap.",
-      a.count(HK_EV_LARGE_UNMAP), format_bytes(a.large_bytes_mapped), format_ns(rs.interval.quantile(0.5)));
+      "{} mapped in all, median {} between unmap and remap{}.",
+      a.count(HK_EV_LARGE_UNMAP), format_bytes(a.large_bytes_mapped), format_ns(rs.interval.quantile(0.5)),
+      fault_clause(r, r.faults.allocator_churn_faults(), "; the short-lived mappings took"));
   d.fix = "let the large-block cache keep these sizes (more entries or a higher size limit), or keep "
           "and reuse the buffer in the program";
   d.evidence = {{"large_map", double(maps)},
                 {"large_unmap", double(a.count(HK_EV_LARGE_UNMAP))},
                 {"large_reuse", double(reuses)},
                 {"remaps_within_window", double(rs.within_window)},
-                {"remap_median_ns", double(rs.interval.quantile(0.5))}};
+                {"remap_median_ns", double(rs.interval.quantile(0.5))},
+                {"churn_faults", double(r.faults.allocator_churn_faults().faults)},
+                {"churn_fault_ns", double(r.faults.allocator_churn_faults().timed_ns)}};
   return d;
 }
 

@@ -224,6 +224,8 @@ void outside(JsonWriter& w, const Report& r) {
       .field("shrinks", b.shrinks)
       .field("cycles", b.cycles)
       .field("bytes_trimmed", b.bytes_trimmed)
+      .field("bytes_regrown", b.bytes_regrown)
+      .field("peak_heap", b.peak_heap)
       .end_object();
   w.key("sites").begin_array();
   for (const SiteReport& s : r.outside_sites) {
@@ -235,9 +237,61 @@ void outside(JsonWriter& w, const Report& r) {
         .field("calls", s.site.calls)
         .field("total_ns", s.site.total_ns)
         .field("churn_pairs", s.site.churn_pairs)
+        .field("faults", s.faults.faults)
+        .field("fault_ns", s.faults.timed_ns)
         .end_object();
   }
   w.end_array().end_object();
+}
+
+void fault_cost(JsonWriter& w, const char* key, const FaultCost& c) {
+  w.key(key).begin_object().field("faults", c.faults).field("timed", c.timed).field("timed_ns", c.timed_ns).end_object();
+}
+
+void faults(JsonWriter& w, const Report& r) {
+  const FaultMetrics& f = r.faults;
+  w.key("faults").begin_object().field("recorded", f.seen());
+  fault_cost(w, "total", f.total());
+  w.key("by_target").begin_object();
+  static constexpr const char* kKeys[kFaultTargets] = {"superslab", "large", "allocator_other",
+                                                      "foreign", "brk", "other"};
+  for (size_t i = 0; i < kFaultTargets; ++i) fault_cost(w, kKeys[i], f.by_target(FaultTarget(i)));
+  w.end_object();
+  fault_cost(w, "madvise_refaults", f.refaults());
+  fault_cost(w, "foreign_churn", f.churn_faults());
+  fault_cost(w, "allocator_churn", f.allocator_churn_faults());
+  fault_cost(w, "brk_regrow", f.brk_regrow_faults());
+  w.key("madvise").begin_object()
+      .field("calls", f.madvise_calls())
+      .field("bytes", f.madvise_bytes())
+      .field("total_ns", f.madvise_ns());
+  w.key("sites").begin_array();
+  for (const AdviseReport& a : r.advise_sites) {
+    w.begin_object()
+        .field("pid", uint64_t{a.site.pid})
+        .field("address", a.site.caller)
+        .field("symbol", a.symbol)
+        .field("calls", a.site.calls)
+        .field("bytes", a.site.bytes)
+        .field("total_ns", a.site.ns)
+        .field("refaults", a.site.refaults.faults)
+        .field("refault_ns", a.site.refaults.timed_ns)
+        .end_object();
+  }
+  w.end_array().end_object();
+  constexpr uint64_t kPage = 4096;
+  const RssSeries& rss = f.rss();
+  w.key("rss").begin_object()
+      .field("pid", uint64_t{rss.pid})
+      .field("samples", rss.samples)
+      .field("first_bytes", rss.first.pages * kPage)
+      .field("peak_bytes", rss.peak.pages * kPage)
+      .field("peak_ns", rss.peak.ts_ns)
+      .field("last_bytes", rss.last.pages * kPage)
+      .field("last_ns", rss.last.ts_ns);
+  w.key("curve").begin_array();
+  for (const RssPoint& p : rss.curve) w.begin_object().field("ns", p.ts_ns).field("bytes", p.pages * kPage).end_object();
+  w.end_array().end_object().end_object();
 }
 
 void drops(JsonWriter& w, const Report& r) {
@@ -264,6 +318,7 @@ std::string render_json(const Report& r) {
   accounting(w, r);
   join(w, r);
   outside(w, r);
+  faults(w, r);
   drops(w, r);
   w.end_object();
   return w.str() + "\n";
