@@ -60,6 +60,7 @@ void FaultMetrics::on_mmap(const hk_sys_record& r) {
   g.born_ns = r.exit_ns;
   g.spans = 1;
   spans_[r.pid][addr] = Span{addr + len, r.seq};
+  ++span_count_;
 }
 
 void FaultMetrics::unmap(uint32_t pid, uint64_t addr, uint64_t len, uint64_t ts) {
@@ -73,11 +74,14 @@ void FaultMetrics::unmap(uint32_t pid, uint64_t addr, uint64_t len, uint64_t ts)
     const uint64_t s = it->first;
     const Span sp = it->second;
     it = m.erase(it);
+    --span_count_;
     auto g = regions_.find(sp.seq);
     int pieces = 0;
-    // What is left on either side of the unmapped range stays mapped.
-    if (s < addr) m.emplace(s, Span{addr, sp.seq}), ++pieces;
-    if (sp.end > end) it = m.emplace(end, Span{sp.end, sp.seq}).first, ++pieces;
+    // What is left on either side of the unmapped range stays mapped
+    // (forgotten, its faults going to "other", once pieces hit their bound).
+    if (s < addr && span_count_ < kMaxSpans) m.emplace(s, Span{addr, sp.seq}), ++pieces, ++span_count_;
+    if (sp.end > end && span_count_ < kMaxSpans)
+      it = m.emplace(end, Span{sp.end, sp.seq}).first, ++pieces, ++span_count_;
     if (g == regions_.end()) continue;
     g->second.spans += pieces - 1;
     if (g->second.spans == 0) {
@@ -105,7 +109,14 @@ void FaultMetrics::on_mremap(const hk_sys_record& r) {
   unmap(r.pid, old_addr, old_len, r.exit_ns);
   if (!found) return;
   unmap(r.pid, new_addr, new_len, r.exit_ns);
+  Region& g = regions_[seq];
+  if (span_count_ >= kMaxSpans) {
+    // No room for the moved piece: the region ends here.
+    if (--g.spans == 0) g.dead = true, g.died_ns = r.exit_ns, settle(seq);
+    return;
+  }
   spans_[r.pid][new_addr] = Span{new_addr + new_len, seq};
+  ++span_count_;
 }
 
 AdviseSite* FaultMetrics::advise_site(const Key& k) {
@@ -127,6 +138,13 @@ void FaultMetrics::on_madvise(const hk_sys_record& r) {
   const uint64_t ns = r.exit_ns >= r.enter_ns ? r.exit_ns - r.enter_ns : 0;
   advise_ns_ += ns;
   if (AdviseSite* s = advise_site(k)) ++s->calls, s->bytes += len, s->ns += ns;
+  if (advised_count_ >= kMaxAdvised) {
+    // Full: forget advice older than the refault window.
+    for (auto& [pid, ranges] : advised_)
+      advised_count_ -= std::erase_if(ranges, [&](const auto& kv) { return r.exit_ns - kv.second.ts > kRefaultWindowNs; });
+    std::erase_if(advised_, [](const auto& kv) { return kv.second.empty(); });
+    if (advised_count_ >= kMaxAdvised) return;
+  }
   // The newest advice over a range is the one its next faults answer to.
   auto& m = advised_[r.pid];
   auto it = m.upper_bound(addr);
@@ -135,18 +153,13 @@ void FaultMetrics::on_madvise(const hk_sys_record& r) {
     it = m.erase(it);
     --advised_count_;
   }
-  if (advised_count_ >= kMaxAdvised) {
-    // Full: forget advice older than the refault window.
-    for (auto& [pid, ranges] : advised_)
-      advised_count_ -= std::erase_if(ranges, [&](const auto& kv) { return r.exit_ns - kv.second.ts > kRefaultWindowNs; });
-    if (advised_count_ >= kMaxAdvised) return;
-  }
   m.emplace(addr, Advised{addr + len, r.exit_ns, k});
   ++advised_count_;
 }
 
 void FaultMetrics::on_brk(const hk_sys_record& r) {
   const uint64_t now = static_cast<uint64_t>(r.ret);
+  if (heaps_.size() >= kMaxProcesses && !heaps_.count(r.pid)) return;
   Heap& h = heaps_[r.pid];
   if (h.start == 0) {
     h.start = h.cur = now;
@@ -197,6 +210,7 @@ void FaultMetrics::on_faults(const hk_sys_record& r) {
 }
 
 void FaultMetrics::on_rss(const hk_sys_record& r) {
+  if (rss_.size() >= kMaxProcesses && !rss_.count(r.pid)) return;
   RssSeries& s = rss_[r.pid];
   const RssPoint p{r.exit_ns, r.args[0] + r.args[1] + r.args[3]};
   s.pid = r.pid;
@@ -225,6 +239,7 @@ void FaultMetrics::process_gone(uint32_t pid, uint64_t ts) {
       if (auto g = regions_.find(sp.seq); g != regions_.end()) g->second.exited = true;
     }
     for (const auto& [start, len] : ranges) unmap(pid, start, len, ts);
+    span_count_ -= spans_[pid].size();
     spans_.erase(pid);
   }
   if (auto ait = advised_.find(pid); ait != advised_.end()) {
@@ -271,6 +286,7 @@ void FaultMetrics::finish() {
   for (const auto& [seq, g] : regions_) book(g);
   regions_.clear();
   spans_.clear();
+  span_count_ = 0;
 }
 
 FaultCost FaultMetrics::site_faults(uint32_t pid, uint64_t caller) const {

@@ -8,8 +8,10 @@
 // made each mmap (classify, by the mmap record's sequence number), which
 // may come after the mapping's faults and even after its munmap, so a
 // mapping's faults are booked to their target once both are known, or at
-// finish(). One thread. Memory is bounded by kMaxRegions live mappings and
-// kMaxAdvised advised ranges per trace, and a fixed number of RSS points.
+// finish(). One thread. Memory is bounded, whatever the trace holds (it is
+// hostile input): kMaxRegions mappings in up to kMaxSpans pieces,
+// kMaxAdvised advised ranges, kMaxSites sites, kMaxProcesses heaps and RSS
+// series of at most 2 * kRssCurvePoints points each.
 #pragma once
 
 #include "analysis/duration_stats.h"
@@ -75,6 +77,8 @@ class FaultMetrics {
   // was churn, and its faults were churn's cost.
   static constexpr uint64_t kChurnLifetimeNs = 1'000'000'000;
   static constexpr size_t kMaxRegions = 1u << 16;
+  static constexpr size_t kMaxSpans = 2 * kMaxRegions;
+  static constexpr size_t kMaxProcesses = 1024;
   static constexpr size_t kMaxAdvised = 1u << 14;
   static constexpr size_t kMaxSites = 4096;
   static constexpr size_t kRssCurvePoints = 64;
@@ -159,6 +163,7 @@ class FaultMetrics {
   std::array<FaultCost, kFaultTargets> by_target_{};
   std::unordered_map<uint64_t, Region> regions_;           // by mmap seq
   std::map<uint32_t, std::map<uint64_t, Span>> spans_;     // pid -> start -> span
+  size_t span_count_ = 0;
   std::map<uint32_t, std::map<uint64_t, Advised>> advised_;
   size_t advised_count_ = 0;
   std::unordered_map<Key, FaultCost, KeyHash> site_faults_;
