@@ -2,7 +2,10 @@
 /* Kernel half of the hakmem syscall probe (loader: bpf/syscall_probe.cpp).
  *
  * Records mmap, munmap, brk, mremap and madvise of a process tree, plus its
- * forks, execs and exits, as struct hk_sys_record in a BPF ring buffer.
+ * forks, execs and exits, as struct hk_sys_record in a BPF ring buffer; and
+ * the tree's user page faults (exceptions:page_fault_user), summed per
+ * thread into runs within one 2 MiB granule, timed up to the rss_stat
+ * update that maps the page, and its RSS, sampled from rss_stat.
  *
  * Two program sets with identical behaviour: tp_btf (preferred, BTF-typed
  * arguments read directly) and raw_tp (fallback for kernels that refuse
@@ -33,6 +36,15 @@ const volatile bool cfg_user_stacks = true;
  * costs more than the record itself. The reader's poll timeout bounds the
  * latency of the remainder. */
 const volatile __u64 cfg_wakeup_mask = 511;
+/* A fault run is closed after this long even within its granule, so that
+ * a thread that faults without making syscalls still reports in time. */
+const volatile __u64 cfg_run_max_ns = 10000000;
+/* RSS samples of one thread: at most one per interval, and only when the
+ * RSS moved by at least min_pages since the last one. */
+const volatile __u64 cfg_rss_interval_ns = 1000000;
+const volatile __u64 cfg_rss_min_pages = 64;
+/* Faults and RSS off: the syscall-only probe of version 1. */
+const volatile bool cfg_faults = true;
 
 /* Every record consumes one number, also the ones that could not be
  * delivered, so that a gap in the stream is exactly a lost record. */
@@ -126,6 +138,50 @@ static __always_inline void submit_record(struct hk_sys_record* r, bool urgent) 
 #define REGS_FIELD(trusted, regs, field) \
   ((trusted) ? (__u64)(regs)->field : (__u64)BPF_CORE_READ(regs, field))
 
+/* The stash of the current thread if its process is traced (created at
+ * its first traced event), else 0. */
+static __always_inline struct hk_enter_stash* traced_stash(struct task_struct* task) {
+  struct hk_enter_stash* s = bpf_task_storage_get(&inflight, task, 0, 0);
+  if (s) return s;
+  if (!tgid_traced(bpf_get_current_pid_tgid() >> 32)) return 0;
+  s = bpf_task_storage_get(&inflight, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+  if (!s) {
+    /* Burn a number so the reader sees this call (or fault) as lost. */
+    __sync_fetch_and_add(&next_seq, 1);
+    count_lost();
+  }
+  return s;
+}
+
+/* The granule a fault run stays within: a SuperSlab's size, and small
+ * enough that one run rarely spans two mappings. */
+#define HK_RUN_GRANULE_SHIFT 21
+
+static __always_inline void flush_faults(struct hk_enter_stash* s) {
+  if (!s->run_faults) return;
+  struct hk_sys_record* r = reserve_record();
+  if (r) {
+    __u64 pid_tgid = bpf_get_current_pid_tgid();
+    r->enter_ns = s->run_first_ns;
+    r->exit_ns = s->run_last_ns;
+    r->pid = pid_tgid >> 32;
+    r->tid = (__u32)pid_tgid;
+    r->kind = HK_SYS_FAULTS;
+    r->nr = 0;
+    r->args[0] = s->run_lo;
+    r->args[1] = s->run_hi;
+    r->args[2] = s->run_faults;
+    r->args[3] = s->run_timed;
+    r->args[4] = s->run_fault_ns;
+    r->args[5] = s->run_writes;
+    r->ret = 0;
+    r->caller = s->run_ip;
+    r->stack_id = -1;
+    submit_record(r, false);
+  }
+  s->run_faults = 0;
+}
+
 /* Only the enter time is kept: the arguments are read at exit from the same
  * saved user registers, which the syscall ABI preserves (only ax, cx and r11
  * change), and the five calls recorded never rewrite them. */
@@ -134,17 +190,11 @@ static __always_inline int on_sys_enter(long nr) {
   struct task_struct* task = bpf_get_current_task_btf();
   /* A 32-bit call (int 0x80) numbers syscalls differently: 9 is link(2). */
   if (task->thread_info.status & HK_TS_COMPAT) return 0;
-  struct hk_enter_stash* s = bpf_task_storage_get(&inflight, task, 0, 0);
-  if (!s) {
-    if (!tgid_traced(bpf_get_current_pid_tgid() >> 32)) return 0;
-    s = bpf_task_storage_get(&inflight, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-    if (!s) {
-      /* Burn a number so the reader sees this call as lost. */
-      __sync_fetch_and_add(&next_seq, 1);
-      count_lost();
-      return 0;
-    }
-  }
+  struct hk_enter_stash* s = traced_stash(task);
+  if (!s) return 0;
+  /* The faults so far precede this call in the stream. */
+  flush_faults(s);
+  s->fault_start_ns = 0;
   s->nr = nr;
   s->enter_ns = bpf_ktime_get_ns();
   return 0;
@@ -212,6 +262,91 @@ static __always_inline void emit_task_record(__u32 kind, __u32 tgid, __u64 arg0,
   submit_record(r, kind == HK_SYS_EXIT);
 }
 
+/* A user page fault, at its entry (before the handler). */
+static __always_inline int on_fault(__u64 address, struct pt_regs* regs, __u64 error_code,
+                                    bool trusted) {
+  if (!cfg_faults) return 0;
+  struct task_struct* task = bpf_get_current_task_btf();
+  struct hk_enter_stash* s = traced_stash(task);
+  if (!s) return 0;
+  const __u64 now = bpf_ktime_get_ns();
+  if (s->run_faults &&
+      ((address >> HK_RUN_GRANULE_SHIFT) != (s->run_lo >> HK_RUN_GRANULE_SHIFT) ||
+       now - s->run_first_ns > cfg_run_max_ns))
+    flush_faults(s);
+  if (!s->run_faults) {
+    s->run_first_ns = now;
+    s->run_lo = address;
+    s->run_hi = address;
+    s->run_ip = REGS_FIELD(trusted, regs, ip);
+    s->run_fault_ns = 0;
+    s->run_timed = 0;
+    s->run_writes = 0;
+  } else if (address < s->run_lo) {
+    s->run_lo = address;
+  } else if (address > s->run_hi) {
+    s->run_hi = address;
+  }
+  s->run_faults += 1;
+  s->run_last_ns = now;
+  s->run_writes += (error_code & 2) ? 1 : 0; /* X86_PF_WRITE */
+  s->fault_start_ns = now;
+  return 0;
+}
+
+/* An mm counter changed. In a fault of a traced thread this is the moment
+ * the new page is accounted (after its allocation and zeroing): the end of
+ * the fault's timed part. It is also where RSS is sampled. */
+static __always_inline int on_rss_stat(struct mm_struct* mm, bool trusted) {
+  if (!cfg_faults) return 0;
+  struct task_struct* task = bpf_get_current_task_btf();
+  struct hk_enter_stash* s = bpf_task_storage_get(&inflight, task, 0, 0);
+  if (!s) return 0;
+  const __u64 now = bpf_ktime_get_ns();
+  if (s->fault_start_ns) {
+    s->run_fault_ns += now - s->fault_start_ns;
+    s->run_timed += 1;
+    s->fault_start_ns = 0;
+  }
+  if (mm != task->mm) return 0; /* another process's counters */
+  /* MM_FILEPAGES 0, MM_ANONPAGES 1, MM_SWAPENTS 2, MM_SHMEMPAGES 3 */
+  /* Direct loads where the pointer is BTF-typed: four probe reads per
+   * counter change were most of this program's cost. */
+  const __s64 file = trusted ? mm->rss_stat[0].count : BPF_CORE_READ(mm, rss_stat[0].count);
+  const __s64 anon = trusted ? mm->rss_stat[1].count : BPF_CORE_READ(mm, rss_stat[1].count);
+  const __s64 swap = trusted ? mm->rss_stat[2].count : BPF_CORE_READ(mm, rss_stat[2].count);
+  const __s64 shmem = trusted ? mm->rss_stat[3].count : BPF_CORE_READ(mm, rss_stat[3].count);
+  __s64 pages = file + anon + shmem;
+  if (pages < 0) pages = 0;
+  if ((__u64)pages > s->rss_peak_pages) s->rss_peak_pages = pages;
+  const __u64 moved = (__u64)pages > s->rss_last_pages ? (__u64)pages - s->rss_last_pages
+                                                       : s->rss_last_pages - (__u64)pages;
+  if (moved < cfg_rss_min_pages || now - s->rss_last_ns < cfg_rss_interval_ns) return 0;
+  struct hk_sys_record* r = reserve_record();
+  if (!r) return 0;
+  __u64 pid_tgid = bpf_get_current_pid_tgid();
+  r->enter_ns = now;
+  r->exit_ns = now;
+  r->pid = pid_tgid >> 32;
+  r->tid = (__u32)pid_tgid;
+  r->kind = HK_SYS_RSS;
+  r->nr = 0;
+  r->args[0] = file < 0 ? 0 : file;
+  r->args[1] = anon < 0 ? 0 : anon;
+  r->args[2] = swap < 0 ? 0 : swap;
+  r->args[3] = shmem < 0 ? 0 : shmem;
+  r->args[4] = s->rss_peak_pages;
+  r->args[5] = 0;
+  r->ret = 0;
+  r->caller = 0;
+  r->stack_id = -1;
+  submit_record(r, false);
+  s->rss_last_ns = now;
+  s->rss_last_pages = pages;
+  s->rss_peak_pages = pages;
+  return 0;
+}
+
 /* Fires for threads too; only a new thread group is a new process. */
 static __always_inline int on_fork(struct task_struct* parent, struct task_struct* child) {
   __u32 parent_tgid = BPF_CORE_READ(parent, tgid);
@@ -238,6 +373,9 @@ static __always_inline int on_exec(void) {
  * Threads of one exit_group race here, and several may see live == 0, so
  * only the one whose delete succeeds reports the exit. */
 static __always_inline int on_exit(struct task_struct* task) {
+  /* This thread's last faults, before its process's exit record. */
+  struct hk_enter_stash* s = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0, 0);
+  if (s) flush_faults(s);
   if (BPF_CORE_READ(task, signal, live.counter) != 0) return 0;
   __u32 tgid = BPF_CORE_READ(task, tgid);
   if (bpf_map_delete_elem(&traced_tgids, &tgid) == 0)
@@ -264,6 +402,14 @@ int BPF_PROG(btf_exec) { return on_exec(); }
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(btf_exit, struct task_struct* task) { return on_exit(task); }
 
+SEC("tp_btf/page_fault_user")
+int BPF_PROG(btf_fault, unsigned long address, struct pt_regs* regs, unsigned long error_code) {
+  return on_fault(address, regs, error_code, true);
+}
+
+SEC("tp_btf/rss_stat")
+int BPF_PROG(btf_rss_stat, struct mm_struct* mm, int member) { return on_rss_stat(mm, true); }
+
 SEC("raw_tp/sys_enter")
 int BPF_PROG(raw_sys_enter, struct pt_regs* regs, long id) { return on_sys_enter(id); }
 
@@ -282,3 +428,11 @@ int BPF_PROG(raw_exec) { return on_exec(); }
 
 SEC("raw_tp/sched_process_exit")
 int BPF_PROG(raw_exit, struct task_struct* task) { return on_exit(task); }
+
+SEC("raw_tp/page_fault_user")
+int BPF_PROG(raw_fault, unsigned long address, struct pt_regs* regs, unsigned long error_code) {
+  return on_fault(address, regs, error_code, false);
+}
+
+SEC("raw_tp/rss_stat")
+int BPF_PROG(raw_rss_stat, struct mm_struct* mm, int member) { return on_rss_stat(mm, false); }

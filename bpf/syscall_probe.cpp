@@ -123,7 +123,19 @@ struct SyscallProbe::Impl {
   }
 
   // One attempt with one program set; on failure leaves *err and cleans up.
+  bool faults = false;  // the fault and rss_stat programs are attached
+
+  // Loads one program set, with the fault and RSS programs when asked; a
+  // kernel that refuses those still gets the syscall probe.
   bool load(const ProbeOptions& opts, ProgramSet which, std::string* err) {
+    if (opts.faults && load_once(opts, which, true, err)) return true;
+    std::string without;
+    if (load_once(opts, which, false, &without)) return true;
+    *err = without;
+    return false;
+  }
+
+  bool load_once(const ProbeOptions& opts, ProgramSet which, bool with_faults, std::string* err) {
     std::string first;
     LibbpfMessageCapture capture(&first);
     auto fail = [&](const char* step, int rc) {
@@ -145,6 +157,12 @@ struct SyscallProbe::Impl {
                              skel->progs.raw_exit};
     for (bpf_program* p : tp_btf) bpf_program__set_autoload(p, btf);
     for (bpf_program* p : raw_tp) bpf_program__set_autoload(p, !btf);
+    bpf_program__set_autoload(skel->progs.btf_fault, btf && with_faults);
+    bpf_program__set_autoload(skel->progs.btf_rss_stat, btf && with_faults);
+    bpf_program__set_autoload(skel->progs.raw_fault, !btf && with_faults);
+    bpf_program__set_autoload(skel->progs.raw_rss_stat, !btf && with_faults);
+    skel->rodata->cfg_faults = with_faults;
+    faults = with_faults;
 
     const uint32_t ring = ring_size(opts.ringbuf_bytes);
     bpf_map__set_max_entries(skel->maps.events, ring);
@@ -266,5 +284,7 @@ std::vector<uint64_t> SyscallProbe::stack(int32_t stack_id) const {
 }
 
 const char* SyscallProbe::attach_kind() const { return set_name(impl_->set); }
+
+bool SyscallProbe::faults() const { return impl_->faults; }
 
 }  // namespace hk::bpf

@@ -35,6 +35,9 @@ struct ProbeOptions {
   // bare with stacks, 1.3x without (see scripts/bench_probe.sh).
   bool user_stacks = false;
   bool force_raw_tp = false;           // skip tp_btf (tests the fallback)
+  // Count user page faults and sample RSS (page_fault_user and rss_stat);
+  // when the kernel refuses those programs the probe loads without them.
+  bool faults = true;
 };
 
 class SyscallProbe {
@@ -54,6 +57,9 @@ class SyscallProbe {
   std::vector<uint64_t> stack(int32_t stack_id) const;
   // Which program set is attached: "tp_btf" or "raw_tp".
   const char* attach_kind() const;
+  // Whether page faults and RSS are recorded (ProbeOptions::faults and the
+  // kernel allowed it).
+  bool faults() const;
 
  private:
   SyscallProbe() = default;

@@ -79,6 +79,11 @@ struct AllocatorMetrics {
   uint64_t count(hk_event_type t) const { return by_type[t]; }
   // LRU pop hits over pops; negative when nothing was ever popped.
   double lru_hit_rate() const;
+  // Bytes mapped by the allocator of one process now.
+  uint64_t mapped_bytes_of(uint32_t pid) const {
+    auto it = mapped_by_pid_.find(pid);
+    return it == mapped_by_pid_.end() ? 0 : it->second;
+  }
   // A process is gone: forget its live objects (their memory went with it).
   void process_gone(uint32_t pid);
 

@@ -113,6 +113,7 @@ void Analysis::on_event(uint32_t pid, const hk_event& ev) {
   note_thread(pid, ev.tid);
   r_.allocator.add(pid, ev);
   series_.on_event(pid, ev);
+  r_.retention.add(pid, ev, r_.allocator);
   if (ev.type == HK_EV_SNAPSHOT) r_.accounting.add(ev);
   if (Join::joinable_event(ev)) {
     ++r_.join.allocator_os_events;
@@ -124,6 +125,7 @@ void Analysis::on_event(uint32_t pid, const hk_event& ev) {
 void Analysis::on_syscall(const hk_sys_record& rec) {
   note_time(rec.exit_ns);
   note_thread(rec.pid, rec.tid);
+  r_.faults.add(rec);
   if (rec.kind == HK_SYS_CALL) {
     r_.syscalls.add(rec);
     series_.on_syscall(rec);
@@ -139,10 +141,14 @@ void Analysis::on_syscall(const hk_sys_record& rec) {
 
 void Analysis::on_matched(const hk_sys_record& sys, const hk_event& ev) {
   r_.syscalls.mark_allocator(sys);
+  if (sys.nr == HK_NR_MMAP) r_.faults.classify(sys, true, ev.reason);
   r_.allocator_syscall_time[ev.reason].add(sys.exit_ns >= sys.enter_ns ? sys.exit_ns - sys.enter_ns : 0);
 }
 
-void Analysis::on_kernel_only(const hk_sys_record& sys) { r_.outside.add(sys); }
+void Analysis::on_kernel_only(const hk_sys_record& sys) {
+  if (sys.nr == HK_NR_MMAP) r_.faults.classify(sys, false, 0);
+  r_.outside.add(sys);
+}
 
 void Analysis::on_allocator_only(uint32_t, const hk_event&) {}
 
@@ -150,6 +156,8 @@ Report Analysis::finish() {
   timeline_.finish();
   join_.finish();
   Report& r = r_;
+  r.faults.finish();
+  r.retention.finish(r.allocator);
   r.trace.out_of_order = timeline_.out_of_order();
   r.trace.processes = pids_.size();
   r.trace.threads = tids_.size();
@@ -178,7 +186,7 @@ Report Analysis::finish() {
   size_t with_layout = 0;
   for (const CallSite& s : r.outside.sites()) {
     if (r.outside_sites.size() == kReportedSites) break;
-    SiteReport sr{s, symbols.name(s.pid, s.caller)};
+    SiteReport sr{s, symbols.name(s.pid, s.caller), r.faults.site_faults(s.pid, s.caller)};
     if (symbols.has_layout(s.pid)) ++with_layout;
     r.outside_sites.push_back(std::move(sr));
   }
@@ -191,6 +199,11 @@ Report Analysis::finish() {
         r.outside_sites.size() - with_layout, r.outside_sites.size());
 
   r.series = series_.finish(r.trace.end_ns);
+  for (const AdviseSite& s : r.faults.advise_sites()) {
+    if (r.advise_sites.size() == kReportedSites) break;
+    r.advise_sites.push_back({s, symbols.name(s.pid, s.caller)});
+  }
+
   r.diagnoses = diagnose(r);
   return std::move(r_);
 }

@@ -1,5 +1,7 @@
 #include "analysis/diagnoses.h"
 
+#include "analysis/allocator_knobs.h"
+
 #include "output/units.h"
 
 #include <fmt/format.h>
@@ -51,6 +53,23 @@ constexpr uint64_t kForeignChurnMinPairs = 64;
 // brk: glibc trims the top of its heap after large frees; a few trims are
 // fine, a trim/grow cycle per iteration is churn.
 constexpr uint64_t kBrkMinCycles = 32;
+// ... and so are a few cycles that each give back and regrow most of a
+// large heap: bytes regrown at least twice the largest heap, of at least
+// 16 MiB (a small heap's swing costs little whatever its count).
+constexpr uint64_t kBrkMinPeakHeap = 16u << 20;
+constexpr double kBrkMinRegrownShare = 2.0;
+// madvise: memory given back and faulted in again within the refault
+// window. A purge now and then is the point of purging; 16 MiB faulted
+// back (4096 pages) over dozens of calls is a loop.
+constexpr uint64_t kMadviseMinRefaults = 4096;
+constexpr uint64_t kMadviseMinCalls = 32;
+// Retained memory: a program that had at least 16 MiB live, freed most of
+// it, and ran on for a quarter second and a tenth of its run with the
+// memory still mapped. One that frees and exits at once gives nothing back
+// by staying, so it is not retaining.
+constexpr uint64_t kRetainMinPeakLive = 16u << 20;
+constexpr uint64_t kRetainMinNs = 250'000'000;
+constexpr double kRetainMinRunShare = 0.1;
 // Lost records above this share make every other number an undercount worth
 // a critical flag; any loss at all is worth a warning.
 constexpr double kDropCriticalShare = 0.01;
@@ -89,6 +108,20 @@ const DurationStats& allocator_syscall_time(const Report& r, uint8_t reason) {
 }
 
 std::string pct(double share) { return fmt::format("{:.1f}%", share * 100.0); }
+
+// ", followed by N page faults taking T (in-kernel, for the K of them the
+// probe could time)": what giving the memory back cost afterwards.
+std::string fault_clause(const Report& r, const FaultCost& c, const char* lead = ", followed by") {
+  if (!r.faults.seen()) return "";
+  if (c.timed == 0) return fmt::format("{} {} page faults", lead, c.faults);
+  return fmt::format("{} {} page faults taking {}{}", lead, c.faults, format_ns(c.timed_ns),
+                     c.timed == c.faults ? std::string() : fmt::format(" ({} of them timed)", c.timed));
+}
+
+// The call site's symbol, or its raw address.
+std::string site_name(const std::string& symbol, uint32_t pid, uint64_t caller) {
+  return symbol.empty() ? fmt::format("{:#x} (pid {}, not symbolized)", caller, pid) : symbol;
+}
 
 // The class whose accounting gap is the most persistent (then the largest).
 struct GapClass {
@@ -274,8 +307,9 @@ std::optional<Diagnosis> superslab_churn(const Report& r, const std::vector<Diag
       "moments later: {} maps and {} unmaps in all. {}",
       maps, unmaps,
       r.join.available
-          ? fmt::format("The kernel confirms {} SuperSlab syscalls taking {} ({:.1f}% of the run).",
-                        ss_calls, format_ns(ss_ns), share_pct)
+          ? fmt::format("The kernel confirms {} SuperSlab syscalls taking {} ({:.1f}% of the run){}.",
+                        ss_calls, format_ns(ss_ns), share_pct,
+                        fault_clause(r, r.faults.allocator_churn_faults(), ", and the short-lived mappings took"))
           : std::string("The trace has no kernel view, so their cost is not measured."));
   if (top_reason == HK_SS_LRU_OFF)
     d.fix = "keep empty SuperSlabs for reuse: set HAKMEM_SS_LRU_CAP to a positive value (e.g. 16; 0 "
@@ -290,7 +324,9 @@ std::optional<Diagnosis> superslab_churn(const Report& r, const std::vector<Diag
                 {"remap_median_ns", double(rs.interval.quantile(0.5))},
                 {"lru_capacity", double(a.config.lru_capacity)},
                 {"superslab_syscalls", double(ss_calls)},
-                {"superslab_syscall_ns", double(ss_ns)}};
+                {"superslab_syscall_ns", double(ss_ns)},
+                {"churn_faults", double(r.faults.allocator_churn_faults().faults)},
+                {"churn_fault_ns", double(r.faults.allocator_churn_faults().timed_ns)}};
   return d;
 }
 
@@ -309,15 +345,18 @@ std::optional<Diagnosis> large_block_churn(const Report& r, const std::vector<Di
   d.explanation = fmt::format(
       "Large blocks are mapped on their own. Their cache should turn a loop of big malloc/free into "
       "reuse, but here each free unmapped the block and the next malloc mapped it again: {} unmaps, "
-      "{} mapped in all, median {} between unmap and remap.",
-      a.count(HK_EV_LARGE_UNMAP), format_bytes(a.large_bytes_mapped), format_ns(rs.interval.quantile(0.5)));
+      "{} mapped in all, median {} between unmap and remap{}.",
+      a.count(HK_EV_LARGE_UNMAP), format_bytes(a.large_bytes_mapped), format_ns(rs.interval.quantile(0.5)),
+      fault_clause(r, r.faults.allocator_churn_faults(), "; the short-lived mappings took"));
   d.fix = "let the large-block cache keep these sizes (more entries or a higher size limit), or keep "
           "and reuse the buffer in the program";
   d.evidence = {{"large_map", double(maps)},
                 {"large_unmap", double(a.count(HK_EV_LARGE_UNMAP))},
                 {"large_reuse", double(reuses)},
                 {"remaps_within_window", double(rs.within_window)},
-                {"remap_median_ns", double(rs.interval.quantile(0.5))}};
+                {"remap_median_ns", double(rs.interval.quantile(0.5))},
+                {"churn_faults", double(r.faults.allocator_churn_faults().faults)},
+                {"churn_fault_ns", double(r.faults.allocator_churn_faults().timed_ns)}};
   return d;
 }
 
@@ -359,48 +398,145 @@ std::optional<Diagnosis> foreign_mmap_churn(const Report& r, const std::vector<D
   const SiteReport* top = nullptr;
   for (const SiteReport& s : r.outside_sites)
     if (!top || s.site.churn_pairs > top->site.churn_pairs) top = &s;
-  std::string where = "unknown call site";
-  if (top) where = top->symbol.empty() ? fmt::format("{:#x} (pid {}, not symbolized)", top->site.caller, top->site.pid)
-                                       : top->symbol;
+  const std::string where = top ? site_name(top->symbol, top->site.pid, top->site.caller) : "unknown call site";
+  const SiteOwner owner = top ? owner_of(top->symbol) : SiteOwner::program;
+  // The syscalls the churn took: the pairs' munmaps and as many mmaps.
+  uint64_t ns = 0;
+  for (const SiteReport& s : r.outside_sites)
+    if (s.site.nr == HK_NR_MMAP || s.site.nr == HK_NR_MUNMAP) ns += s.site.total_ns;
+  const FaultCost& f = r.faults.churn_faults();
   Diagnosis d;
   d.severity = "warning";
   d.summary = fmt::format(
-      "foreign mmap churn: {} mmap/munmap pairs from outside the allocator ({} mapped, median lifetime "
-      "{}); top call site {} with {} pairs",
-      o.churn_pairs(), format_bytes(o.churn_bytes()), format_ns(o.churn_lifetime().quantile(0.5)), where,
-      top ? top->site.churn_pairs : 0);
+      "foreign mmap churn: {} munmap + {} mmap of short-lived mappings from outside the allocator ({} mapped, "
+      "median lifetime {}){}{}; top call site {} ({}) with {} pairs",
+      o.churn_pairs(), o.churn_pairs(), format_bytes(o.churn_bytes()), format_ns(o.churn_lifetime().quantile(0.5)),
+      r.trace.has_kernel ? fmt::format(", their call sites' mmap/munmap taking {}", format_ns(ns)) : "",
+      fault_clause(r, f), where, owner_name(owner), top ? top->site.churn_pairs : 0);
   d.explanation =
-      "Code outside the allocator (the program, or libc's own malloc for blocks above its mmap "
-      "threshold) maps memory and unmaps it again within a second, paying two syscalls and fresh "
-      "page faults each time.";
-  d.fix = "keep and reuse the mapping, or take the memory from the heap; if the call site is glibc's "
-          "malloc, raise its mmap threshold (MALLOC_MMAP_THRESHOLD_) or preload hakmem";
+      "Code outside the allocator (the program, libc's own malloc for blocks above its mmap threshold, or "
+      "another allocator) maps memory and unmaps it again within a second, paying two syscalls and fresh, "
+      "zeroed pages on every use.";
+  d.fix = mmap_churn_fix(owner);
   d.evidence = {{"pairs", double(o.churn_pairs())},
                 {"bytes", double(o.churn_bytes())},
                 {"median_lifetime_ns", double(o.churn_lifetime().quantile(0.5))},
+                {"syscall_ns", double(ns)},
+                {"faults", double(f.faults)},
+                {"fault_ns", double(f.timed_ns)},
                 {"top_site_pairs", double(top ? top->site.churn_pairs : 0)},
+                {"top_site_address", double(top ? top->site.caller : 0)}};
+  return d;
+}
+
+std::optional<Diagnosis> madvise_churn(const Report& r, const std::vector<Diagnosis>&) {
+  const FaultMetrics& fm = r.faults;
+  const FaultCost& rf = fm.refaults();
+  if (rf.faults < kMadviseMinRefaults || fm.madvise_calls() < kMadviseMinCalls) return std::nullopt;
+  const AdviseReport* top = r.advise_sites.empty() ? nullptr : &r.advise_sites.front();
+  const std::string where = top ? site_name(top->symbol, top->site.pid, top->site.caller) : "unknown call site";
+  const SiteOwner owner = top ? owner_of(top->symbol) : SiteOwner::program;
+  const uint64_t cost_ns = fm.madvise_ns() + rf.timed_ns;
+  const double share_pct = r.trace.wall_ns() ? 100.0 * double(cost_ns) / double(r.trace.wall_ns()) : 0.0;
+  Diagnosis d;
+  d.severity = share_pct >= kCriticalSyscallSharePct ? "critical" : "warning";
+  d.summary = fmt::format(
+      "madvise churn: {} madvise calls gave back {} taking {}{} within {}; top call site {} ({}) with {} calls "
+      "and {} refaults",
+      fm.madvise_calls(), format_bytes(fm.madvise_bytes()), format_ns(fm.madvise_ns()), fault_clause(r, rf),
+      format_ns(FaultMetrics::kRefaultWindowNs), where, owner_name(owner), top ? top->site.calls : 0,
+      top ? top->site.refaults.faults : 0);
+  d.explanation = fmt::format(
+      "Memory given back to the kernel with madvise (DONTNEED, FREE, REMOVE, COLD or PAGEOUT) was touched "
+      "again soon after, so each page came back through a page fault and a zeroed (or read-back) page: the "
+      "purge saved nothing and cost {:.1f}% of the run in the kernel.",
+      share_pct);
+  d.fix = purge_fix(owner);
+  d.evidence = {{"madvise_calls", double(fm.madvise_calls())},
+                {"madvise_bytes", double(fm.madvise_bytes())},
+                {"madvise_ns", double(fm.madvise_ns())},
+                {"refaults", double(rf.faults)},
+                {"refault_ns", double(rf.timed_ns)},
+                {"refaults_timed", double(rf.timed)},
+                {"top_site_calls", double(top ? top->site.calls : 0)},
+                {"top_site_refaults", double(top ? top->site.refaults.faults : 0)},
                 {"top_site_address", double(top ? top->site.caller : 0)}};
   return d;
 }
 
 std::optional<Diagnosis> brk_trim_churn(const Report& r, const std::vector<Diagnosis>&) {
   const BrkStats& b = r.outside.brk();
-  if (b.cycles < kBrkMinCycles) return std::nullopt;
+  const bool by_count = b.cycles >= kBrkMinCycles;
+  const bool by_volume = b.cycles > 0 && b.peak_heap >= kBrkMinPeakHeap &&
+                         double(b.bytes_regrown) >= kBrkMinRegrownShare * double(b.peak_heap);
+  if (!by_count && !by_volume) return std::nullopt;
+  uint64_t brk_ns = 0;
+  if (auto it = r.syscalls.rows().find(HK_NR_BRK); it != r.syscalls.rows().end()) brk_ns = it->second.latency.total();
+  const FaultCost& f = r.faults.brk_regrow_faults();
   Diagnosis d;
   d.severity = "warning";
-  d.summary = fmt::format("brk trim churn: heap top given back {} times ({} in all) and grown again {} "
-                          "times; {} brk calls",
-                          b.shrinks, format_bytes(b.bytes_trimmed), b.cycles, b.calls);
+  d.summary = fmt::format("brk trim churn: heap top given back {} times ({}) and grown again {} times ({} "
+                          "regrown, largest heap {}); {} brk calls taking {}{}",
+                          b.shrinks, format_bytes(b.bytes_trimmed), b.cycles, format_bytes(b.bytes_regrown),
+                          format_bytes(b.peak_heap), b.calls, format_ns(brk_ns),
+                          fault_clause(r, f, ", and the regrown memory took"));
   d.explanation = "glibc's malloc returns the top of its heap with brk whenever more than "
-                  "M_TRIM_THRESHOLD (128 KiB by default) is free there, and the next allocation "
-                  "grows it back: a syscall pair and fresh page faults per cycle.";
-  d.fix = "raise the trim threshold (MALLOC_TRIM_THRESHOLD_=<bytes>, or mallopt(M_TRIM_THRESHOLD)), "
-          "or preload hakmem, which does not use brk";
+                  "M_TRIM_THRESHOLD is free there, and the next allocations grow it back: a syscall pair per "
+                  "cycle, and a fresh zeroed page fault for every page of the regrown memory.";
+  d.fix = brk_trim_fix();
   d.evidence = {{"brk_calls", double(b.calls)},
+                {"brk_ns", double(brk_ns)},
                 {"shrinks", double(b.shrinks)},
                 {"grows", double(b.grows)},
                 {"cycles", double(b.cycles)},
-                {"bytes_trimmed", double(b.bytes_trimmed)}};
+                {"bytes_trimmed", double(b.bytes_trimmed)},
+                {"bytes_regrown", double(b.bytes_regrown)},
+                {"peak_heap", double(b.peak_heap)},
+                {"regrow_faults", double(f.faults)},
+                {"regrow_fault_ns", double(f.timed_ns)}};
+  return d;
+}
+
+std::optional<Diagnosis> memory_retained(const Report& r, const std::vector<Diagnosis>&) {
+  const RetainedPhase& ph = r.retention.longest();
+  if (ph.peak_live < kRetainMinPeakLive || ph.duration_ns() < kRetainMinNs ||
+      double(ph.duration_ns()) < kRetainMinRunShare * double(r.trace.wall_ns()))
+    return std::nullopt;
+  const Holding& h = ph.at;
+  const uint64_t lru = h.lru_superslabs * r.allocator.config.superslab_bytes;
+  const uint64_t held = h.mapped > h.live ? h.mapped - h.live : 0;
+  const uint64_t named = std::min(held, h.parked + lru);
+  const uint64_t in_slabs = held - named;  // free space in partly used slabs, cached large blocks
+  Diagnosis d;
+  d.severity = "warning";
+  d.summary = fmt::format(
+      "memory retained: live memory fell to {} ({} of its peak {}), yet the allocator kept {} mapped ({} of its "
+      "peak {}) for {} until the process ended or needed it again: {} parked in thread caches, {} in {} empty "
+      "SuperSlabs in the LRU cache, {} free inside partly used slabs and the large-block cache",
+      format_bytes(h.live), pct(ratio(h.live, ph.peak_live)), format_bytes(ph.peak_live), format_bytes(h.mapped),
+      pct(ratio(h.mapped, ph.peak_mapped)), format_bytes(ph.peak_mapped), format_ns(ph.duration_ns()),
+      format_bytes(h.parked), format_bytes(lru), h.lru_superslabs, format_bytes(in_slabs));
+  d.explanation =
+      "The program freed most of its memory, but the allocator gave little of it back: memory stays mapped "
+      "while it sits in thread caches (counted used), in empty SuperSlabs kept for reuse, or in slabs that "
+      "still hold a few live blocks each and so can never be returned.";
+  if (h.parked >= lru && h.parked >= in_slabs)
+    d.fix = drain_fix(r.allocator.config);
+  else if (lru >= in_slabs)
+    d.fix = fmt::format("keep fewer empty SuperSlabs: lower HAKMEM_SS_LRU_CAP (now {})",
+                        r.allocator.config.lru_capacity);
+  else
+    d.fix = "the few blocks still live are spread over many slabs, so none can empty: free long-lived blocks "
+            "with their neighbours, or allocate them apart (their own size or arena); lower "
+            "HAKMEM_LARGE_CACHE_CAP if cached large blocks hold it";
+  d.evidence = {{"peak_live_bytes", double(ph.peak_live)},
+                {"live_bytes", double(h.live)},
+                {"peak_mapped_bytes", double(ph.peak_mapped)},
+                {"mapped_bytes", double(h.mapped)},
+                {"parked_bytes", double(h.parked)},
+                {"lru_superslabs", double(h.lru_superslabs)},
+                {"in_slabs_bytes", double(in_slabs)},
+                {"duration_ns", double(ph.duration_ns())}};
   return d;
 }
 
@@ -437,7 +573,8 @@ constexpr std::pair<const char*, Rule> kRules[] = {
     {"lru_unreachable", lru_unreachable},     {"accounting_gap", accounting_gap},
     {"stuck_slabs", stuck_slabs},             {"superslab_churn", superslab_churn},
     {"large_block_churn", large_block_churn}, {"alignment_trim", alignment_trim},
-    {"foreign_mmap_churn", foreign_mmap_churn}, {"brk_trim_churn", brk_trim_churn},
+    {"foreign_mmap_churn", foreign_mmap_churn}, {"madvise_churn", madvise_churn},
+    {"brk_trim_churn", brk_trim_churn},       {"memory_retained", memory_retained},
     {"dropped_events", dropped_events}};
 }  // namespace
 

@@ -23,16 +23,23 @@ void OutsideMetrics::on_brk(const hk_sys_record& r) {
   if (brk_by_pid_.size() >= kMaxLiveMappings && !brk_by_pid_.count(r.pid)) return;
   BrkState& st = brk_by_pid_[r.pid];
   const uint64_t now = static_cast<uint64_t>(r.ret);
+  if (st.start == 0) st.start = now;
   if (st.brk != 0 && now > st.brk) {
     ++brk_.grows;
     if (st.shrunk) ++brk_.cycles;
     st.shrunk = false;
+    if (st.trimmed_from > st.brk) {
+      brk_.bytes_regrown += std::min(now, st.trimmed_from) - st.brk;
+      if (now >= st.trimmed_from) st.trimmed_from = 0;
+    }
   } else if (st.brk != 0 && now < st.brk) {
     ++brk_.shrinks;
     brk_.bytes_trimmed += st.brk - now;
     st.shrunk = true;
+    st.trimmed_from = std::max(st.trimmed_from, st.brk);
   }
   st.brk = now;
+  brk_.peak_heap = std::max(brk_.peak_heap, now - st.start);
 }
 
 void OutsideMetrics::add(const hk_sys_record& r) {

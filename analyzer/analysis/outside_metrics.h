@@ -38,6 +38,10 @@ struct BrkStats {
   uint64_t shrinks = 0;
   uint64_t cycles = 0;  // a shrink followed by a grow: memory given back, then wanted again
   uint64_t bytes_trimmed = 0;
+  // Grown back after a trim, up to the break the trim started from: memory
+  // given back and wanted again.
+  uint64_t bytes_regrown = 0;
+  uint64_t peak_heap = 0;  // the largest heap (break - its start) of a process
 };
 
 class OutsideMetrics {
@@ -94,7 +98,8 @@ class OutsideMetrics {
   CallSite other_;
   std::unordered_map<MapKey, Mapping, MapHash> live_;
   struct BrkState {
-    uint64_t brk = 0;
+    uint64_t start = 0, brk = 0;
+    uint64_t trimmed_from = 0;  // the break before the last trim(s)
     bool shrunk = false;
   };
   std::unordered_map<uint32_t, BrkState> brk_by_pid_;

@@ -9,8 +9,10 @@
 
 #include "analysis/accounting.h"
 #include "analysis/allocator_metrics.h"
+#include "analysis/fault_metrics.h"
 #include "analysis/join.h"
 #include "analysis/outside_metrics.h"
+#include "analysis/retention.h"
 #include "analysis/syscall_table.h"
 #include "analysis/time_series.h"
 #include "trace/trace_file.h"
@@ -83,6 +85,13 @@ struct Diagnosis {
 struct SiteReport {
   CallSite site;
   std::string symbol;  // "func+0x1a (libc.so.6)", or empty
+  FaultCost faults;    // page faults in the mappings it made (mmap sites)
+};
+
+// A call site that gave memory back with madvise, symbolized.
+struct AdviseReport {
+  AdviseSite site;
+  std::string symbol;
 };
 
 struct Report {
@@ -92,6 +101,9 @@ struct Report {
   Accounting accounting;
   OutsideMetrics outside;
   std::vector<SiteReport> outside_sites;  // top sites, symbolized
+  FaultMetrics faults;                    // page faults, refaults, RSS
+  Retention retention;                    // memory freed yet kept mapped
+  std::vector<AdviseReport> advise_sites; // top madvise sites, symbolized
   std::string symbolization;              // how call sites were named, one line
   JoinSummary join;
   // Kernel time of the allocator's matched syscalls, by hk_os_reason: what

@@ -158,7 +158,8 @@ std::vector<std::string> command_env(const std::string& ring, const RecordOption
 }
 
 TraceMeta initial_meta(const RecordOptions& o, const std::string& lib, bool bpf,
-                       const std::string& attach, uint64_t start_mono, uint64_t start_real) {
+                       const std::string& attach, bool faults, uint64_t start_mono,
+                       uint64_t start_real) {
   TraceMeta m;
   m["command"] = shell_quote(o.command);
   char host[HOST_NAME_MAX + 1] = {};
@@ -177,6 +178,7 @@ TraceMeta initial_meta(const RecordOptions& o, const std::string& lib, bool bpf,
   if (bpf) {
     m["bpf.attach"] = attach;
     m["bpf.user_stacks"] = o.user_stacks ? "1" : "0";
+    m["bpf.faults"] = faults ? "1" : "0";
   }
   m["ring.mode"] = o.ring_mode.empty() ? "stream" : o.ring_mode;
   if (!o.ring_size.empty()) m["ring.size"] = o.ring_size;
@@ -222,6 +224,7 @@ class Session final : public RingSink {
     ++sys_total_;
     if (r.kind == HK_SYS_CALL) ++by_nr_[r.nr];
     else ++by_kind_[r.kind];
+    if (r.kind == HK_SYS_FAULTS) faults_ += r.args[2];
     if (sys_pending_.size() >= kChunkRecords) flush_syscalls();
   }
   void tick(uint64_t now) {
@@ -278,6 +281,7 @@ class Session final : public RingSink {
   uint64_t layouts_written() const { return layouts_written_; }
   const std::map<uint32_t, uint64_t>& by_nr() const { return by_nr_; }
   const std::map<uint32_t, uint64_t>& by_kind() const { return by_kind_; }
+  uint64_t faults() const { return faults_; }
 
  private:
   template <class F>
@@ -314,6 +318,7 @@ class Session final : public RingSink {
   std::vector<hk_sys_record> sys_pending_;
   uint64_t sys_since_ = 0, sys_total_ = 0;
   std::map<uint32_t, uint64_t> by_nr_, by_kind_;
+  uint64_t faults_ = 0;  // page faults the HK_SYS_FAULTS records sum
   uint64_t events_ = 0, rings_ = 0, dropped_ = 0, overwritten_ = 0, torn_ = 0;
   bool config_learned_ = false, failed_ = false;
 };
@@ -329,9 +334,11 @@ void print_summary(const Session& s, const RecordOptions& o, const std::string& 
   if (o.bpf) {
     std::vector<std::string> parts;
     for (const auto& [nr, n] : s.by_nr()) parts.push_back(fmt::format("{} {}", syscall_name(nr), n));
-    static constexpr const char* kKinds[] = {"call", "fork", "exec", "exit"};
-    for (const auto& [kind, n] : s.by_kind())
-      parts.push_back(fmt::format("{} {}", kind < 4 ? kKinds[kind] : "other", n));
+    for (const auto& [kind, n] : s.by_kind()) {
+      const std::string_view name = sys_kind_name(kind);
+      parts.push_back(fmt::format("{} {}", name.empty() ? "other" : name, n));
+    }
+    if (s.faults()) parts.push_back(fmt::format("{} page faults", s.faults()));
     fmt::print(stderr, "  kernel:    {} records{}{}; lost {}\n", s.syscalls(),
                parts.empty() ? "" : ": ", fmt::join(parts, ", "), lost);
   } else {
@@ -427,17 +434,22 @@ int record(const RecordOptions& o) {
   const pid_t child = launcher.child();
 
   std::string attach;
+  bool faults = false;
 #ifdef HAKMEM_HAVE_BPF
   std::unique_ptr<bpf::SyscallProbe> probe;
   if (o.bpf) {
     bpf::ProbeOptions po;
     if (o.bpf_buffer_bytes) po.ringbuf_bytes = o.bpf_buffer_bytes;
     po.user_stacks = o.user_stacks;
+    po.faults = o.faults;
     std::string why;
     int code = kExitBpfLoadFailed;
     probe = bpf::SyscallProbe::open(po, &why, &code);
     if (!probe) return fail_early(why, code);
     attach = probe->attach_kind();
+    faults = probe->faults();
+    if (o.faults && !faults)
+      say("the kernel refused the page-fault and RSS programs: recording syscalls only");
   }
 #endif
 
@@ -453,7 +465,7 @@ int record(const RecordOptions& o) {
   std::unique_ptr<TraceWriter> writer;
   try {
     writer = std::make_unique<TraceWriter>(
-        trace_path, initial_meta(o, lib, o.bpf, attach, start_mono, start_real));
+        trace_path, initial_meta(o, lib, o.bpf, attach, faults, start_mono, start_real));
   } catch (const TraceError& e) {
     return fail_early(e.what(), kExitTraceWriteFailed);
   }

@@ -29,6 +29,8 @@ struct RecordOptions {
   // kernel's unwinder is most of the probe's cost, and the caller address
   // (kept either way) is what the report names.
   bool user_stacks = false;
+  // The probe counts the tree's user page faults and samples its RSS.
+  bool faults = true;
   // After the command itself exits, how long its descendants may keep the
   // recording open.
   uint32_t tree_grace_ms = 2000;

@@ -60,6 +60,8 @@ std::string kernel_type(const hk_sys_record& s) {
     case HK_SYS_FORK: return "fork";
     case HK_SYS_EXEC: return "exec";
     case HK_SYS_EXIT: return "exit";
+    case HK_SYS_FAULTS: return "faults";
+    case HK_SYS_RSS: return "rss";
     default: return fmt::format("kind_{}", s.kind);
   }
 }
@@ -112,6 +114,12 @@ std::string kernel_details(const hk_sys_record& s) {
     case HK_SYS_EXEC:
     case HK_SYS_EXIT:
       return d;
+    case HK_SYS_FAULTS:
+      return fmt::format("faults={} lo={:#x} hi={:#x} timed={} timed_ns={} writes={} ip={:#x}", s.args[2],
+                         s.args[0], s.args[1], s.args[3], s.args[4], s.args[5], s.caller);
+    case HK_SYS_RSS:
+      return fmt::format("file_pages={} anon_pages={} swap={} shmem_pages={} peak_pages={}", s.args[0],
+                         s.args[1], s.args[2], s.args[3], s.args[4]);
     default: break;
   }
   switch (s.nr) {
@@ -169,14 +177,14 @@ std::string alloc_details(const hk_event& e) {
 void print_json(fmt::memory_buffer& out, const TimedRecord& r, int64_t rel) {
   if (r.kernel()) {
     const hk_sys_record& s = *r.sys;
-    static constexpr const char* kKinds[] = {"call", "fork", "exec", "exit"};
+    const std::string_view kind = sys_kind_name(s.kind);
     fmt::format_to(std::back_inserter(out),
                    "{{\"t_ns\":{},\"source\":\"kernel\",\"pid\":{},\"tid\":{},"
                    "\"type\":\"{}\",\"kind\":\"{}\",\"nr\":{},\"args\":[{},{},{},{},{},{}],"
                    "\"ret\":{},\"enter_ns\":{},\"exit_ns\":{},\"caller\":\"{:#x}\","
                    "\"stack_id\":{},\"cpu\":{},\"seq\":{}}}\n",
                    rel, s.pid, s.tid, kernel_type(s),
-                   s.kind < 4 ? kKinds[s.kind] : "unknown", s.nr, s.args[0], s.args[1],
+                   kind.empty() ? "unknown" : kind, s.nr, s.args[0], s.args[1],
                    s.args[2], s.args[3], s.args[4], s.args[5], int64_t(s.ret), s.enter_ns,
                    s.exit_ns, s.caller, s.stack_id, s.cpu, s.seq);
     return;

@@ -15,7 +15,7 @@ Register reg{Command{
       auto o = std::make_shared<RecordOptions>();
       // The options say what to leave out; RecordOptions says what to do.
       struct LeftOut {
-        bool bpf = false, preload = false;
+        bool bpf = false, preload = false, faults = false;
       };
       auto no = std::make_shared<LeftOut>();
       sub.add_option("-o,--output", o->output, "trace file (an existing one is kept as FILE.old)")
@@ -44,6 +44,8 @@ Register reg{Command{
                    "also record a user stack per syscall (costly: about 1.7x bare on a "
                    "syscall-bound program, against 1.2-1.3x without); the caller address is "
                    "always kept");
+      sub.add_flag("--no-faults", no->faults,
+                   "do not count page faults or sample RSS (the syscall-only probe)");
       sub.add_option("--tree-grace", o->tree_grace_ms,
                      "ms the command's descendants may keep recording open after it exits")
           ->capture_default_str();
@@ -52,6 +54,7 @@ Register reg{Command{
       return [o, no] {
         o->bpf = !no->bpf;
         o->preload = !no->preload;
+        o->faults = !no->faults;
         return record(*o);
       };
     }}};

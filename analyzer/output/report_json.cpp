@@ -178,7 +178,9 @@ void outside(Json& j, const Report& r) {
                      {"syscall", syscall_name(s.site.nr)},
                      {"calls", s.site.calls},
                      {"total_ns", s.site.total_ns},
-                     {"churn_pairs", s.site.churn_pairs}});
+                     {"churn_pairs", s.site.churn_pairs},
+                     {"faults", s.faults.faults},
+                     {"fault_ns", s.faults.timed_ns}});
   j["outside"] = {{"calls", o.calls()},
                   {"churn_pairs", o.churn_pairs()},
                   {"churn_bytes", o.churn_bytes()},
@@ -189,8 +191,57 @@ void outside(Json& j, const Report& r) {
                     {"grows", b.grows},
                     {"shrinks", b.shrinks},
                     {"cycles", b.cycles},
-                    {"bytes_trimmed", b.bytes_trimmed}}},
+                    {"bytes_trimmed", b.bytes_trimmed},
+                    {"bytes_regrown", b.bytes_regrown},
+                    {"peak_heap", b.peak_heap}}},
                   {"sites", std::move(sites)}};
+}
+
+Json fault_cost(const FaultCost& c) {
+  return {{"faults", c.faults}, {"timed", c.timed}, {"timed_ns", c.timed_ns}};
+}
+
+void faults(Json& j, const Report& r) {
+  const FaultMetrics& f = r.faults;
+  static constexpr const char* kKeys[kFaultTargets] = {"superslab", "large", "allocator_other",
+                                                      "foreign", "brk", "other"};
+  Json by_target = Json::object();
+  for (size_t i = 0; i < kFaultTargets; ++i) by_target[kKeys[i]] = fault_cost(f.by_target(FaultTarget(i)));
+  Json sites = Json::array();
+  for (const AdviseReport& a : r.advise_sites)
+    sites.push_back({{"pid", uint64_t{a.site.pid}},
+                     {"address", a.site.caller},
+                     {"symbol", a.symbol},
+                     {"calls", a.site.calls},
+                     {"bytes", a.site.bytes},
+                     {"total_ns", a.site.ns},
+                     {"refaults", a.site.refaults.faults},
+                     {"refault_ns", a.site.refaults.timed_ns}});
+  constexpr uint64_t kPage = 4096;
+  const RssSeries& rss = f.rss();
+  Json curve = Json::array();
+  for (const RssPoint& p : rss.curve) curve.push_back({{"ns", p.ts_ns}, {"bytes", p.pages * kPage}});
+  j["faults"] = {{"recorded", f.seen()},
+                 {"total", fault_cost(f.total())},
+                 {"by_target", std::move(by_target)},
+                 {"madvise_refaults", fault_cost(f.refaults())},
+                 {"foreign_churn", fault_cost(f.churn_faults())},
+                 {"allocator_churn", fault_cost(f.allocator_churn_faults())},
+                 {"brk_regrow", fault_cost(f.brk_regrow_faults())},
+                 {"madvise",
+                  {{"calls", f.madvise_calls()},
+                   {"bytes", f.madvise_bytes()},
+                   {"total_ns", f.madvise_ns()},
+                   {"sites", std::move(sites)}}},
+                 {"rss",
+                  {{"pid", uint64_t{rss.pid}},
+                   {"samples", rss.samples},
+                   {"first_bytes", rss.first.pages * kPage},
+                   {"peak_bytes", rss.peak.pages * kPage},
+                   {"peak_ns", rss.peak.ts_ns},
+                   {"last_bytes", rss.last.pages * kPage},
+                   {"last_ns", rss.last.ts_ns},
+                   {"curve", std::move(curve)}}}};
 }
 
 void drops(Json& j, const Report& r) {
@@ -211,6 +262,7 @@ std::string render_json(const Report& r) {
   accounting(j, r);
   join(j, r);
   outside(j, r);
+  faults(j, r);
   drops(j, r);
   return dump_json(j);
 }

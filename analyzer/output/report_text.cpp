@@ -39,6 +39,22 @@ char level(uint64_t v, uint64_t peak) {
 }
 std::string pct(double share) { return fmt::format("{:.1f}%", share); }
 
+// The faults a syscall row's calls were followed by (see the table's note).
+FaultCost faults_after(const Report& r, uint32_t nr) {
+  FaultCost c;
+  switch (nr) {
+    case HK_NR_MMAP:
+      for (FaultTarget t : {FaultTarget::superslab, FaultTarget::large, FaultTarget::allocator_other,
+                            FaultTarget::foreign})
+        c.add(r.faults.by_target(t));
+      break;
+    case HK_NR_MADVISE: c = r.faults.refaults(); break;
+    case HK_NR_BRK: c = r.faults.by_target(FaultTarget::brk); break;
+    default: break;
+  }
+  return c;
+}
+
 void header(std::string& out, const Report& r, const Style& st) {
   const TraceSummary& t = r.trace;
   out += st.bold(fmt::format("hakmem report: {}", t.path)) + "\n";
@@ -81,16 +97,84 @@ void syscalls(std::string& out, const Report& r, const Style& st) {
     return;
   }
   const uint64_t wall = r.trace.wall_ns();
+  const bool faults = r.faults.seen();
   out += st.bold("Syscalls, measured in the kernel") + "\n";
-  TextTable t({"syscall", "calls", "allocator", "outside", "errors", "total", "avg", "max", "% wall"});
+  std::vector<std::string> cols = {"syscall", "calls", "allocator", "outside", "errors", "total", "avg", "max",
+                                   "% wall"};
+  if (faults) cols.insert(cols.end(), {"faults after", "fault time"});
+  TextTable t(cols);
   for (const auto& [nr, row] : r.syscalls.rows()) {
-    t.add({syscall_name(nr), num(row.count), num(row.allocator), num(row.count - row.allocator), num(row.errors),
-           format_ns(row.latency.total()), format_ns(row.latency.mean()), format_ns(row.latency.max()),
-           pct(wall ? 100.0 * double(row.latency.total()) / double(wall) : 0.0)});
+    std::vector<std::string> cells = {syscall_name(nr), num(row.count), num(row.allocator),
+                                      num(row.count - row.allocator), num(row.errors),
+                                      format_ns(row.latency.total()), format_ns(row.latency.mean()),
+                                      format_ns(row.latency.max()),
+                                      pct(wall ? 100.0 * double(row.latency.total()) / double(wall) : 0.0)};
+    if (faults) {
+      const FaultCost c = faults_after(r, nr);
+      const bool applies = nr == HK_NR_MMAP || nr == HK_NR_MADVISE || nr == HK_NR_BRK;
+      cells.push_back(applies ? num(c.faults) : "");
+      cells.push_back(applies ? format_ns(c.timed_ns) : "");
+    }
+    t.add(cells);
   }
-  t.add({"total", num(r.syscalls.total_calls()), "", "", "", format_ns(r.syscalls.total_ns()), "", "",
-         pct(r.syscall_share_pct())});
-  out += t.render() + "\n";
+  std::vector<std::string> total = {"total", num(r.syscalls.total_calls()), "", "", "",
+                                    format_ns(r.syscalls.total_ns()), "", "", pct(r.syscall_share_pct())};
+  if (faults) total.insert(total.end(), {"", ""});
+  t.add(total);
+  out += t.render();
+  if (faults)
+    out += "  (faults after: mmap = in the memory it mapped, madvise = in what it gave back, within 1 s;\n"
+           "   brk = in the heap; fault time is in the kernel up to the page's accounting)\n";
+  out += "\n";
+}
+
+void page_faults(std::string& out, const Report& r, const Style& st) {
+  if (!r.trace.has_kernel) return;
+  const FaultMetrics& f = r.faults;
+  if (!f.seen()) {
+    out += st.bold("Page faults") + ": not recorded (the probe ran without its fault programs)\n\n";
+    return;
+  }
+  const FaultCost& all = f.total();
+  out += st.bold(fmt::format("Page faults of the traced tree: {} ({} timed, {} in the kernel)", all.faults,
+                             all.timed, format_ns(all.timed_ns))) + "\n";
+  TextTable t({"hit", "faults", "share", "time"}, "lrrr");
+  for (size_t i = 0; i < kFaultTargets; ++i) {
+    const FaultCost& c = f.by_target(FaultTarget(i));
+    if (!c.faults) continue;
+    t.add({fault_target_name(FaultTarget(i)), num(c.faults),
+           pct(all.faults ? 100.0 * double(c.faults) / double(all.faults) : 0.0), format_ns(c.timed_ns)});
+  }
+  out += t.render();
+  auto line = [&](const char* what, const FaultCost& c) {
+    if (c.faults) out += fmt::format("  {}: {} faults, {}\n", what, c.faults, format_ns(c.timed_ns));
+  };
+  line("in memory given back with madvise within 1 s", f.refaults());
+  line("in mappings outside the allocator that lived under 1 s", f.churn_faults());
+  line("in allocator mappings that lived under 1 s", f.allocator_churn_faults());
+  line("in brk heap memory trimmed and grown back", f.brk_regrow_faults());
+  if (!r.advise_sites.empty()) {
+    out += "  madvise call sites giving memory back\n";
+    TextTable s({"  site", "calls", "given back", "time", "refaults", "refault time"}, "lrrrrr");
+    for (const AdviseReport& a : r.advise_sites)
+      s.add({"  " + (a.symbol.empty() ? fmt::format("{:#x} (pid {})", a.site.caller, a.site.pid) : a.symbol),
+             num(a.site.calls), format_bytes(a.site.bytes), format_ns(a.site.ns), num(a.site.refaults.faults),
+             format_ns(a.site.refaults.timed_ns)});
+    out += s.render();
+  }
+  const RssSeries& rss = f.rss();
+  if (rss.samples) {
+    constexpr uint64_t kPage = 4096;
+    std::string curve;
+    for (const RssPoint& p : rss.curve) curve += level(p.pages, rss.peak.pages);
+    out += fmt::format("  RSS of pid {}: first {}, peak {} at +{}, last {} at +{} ({} samples)\n", rss.pid,
+                       format_bytes(rss.first.pages * kPage), format_bytes(rss.peak.pages * kPage),
+                       format_ns(rss.peak.ts_ns - std::min(rss.peak.ts_ns, r.trace.start_ns)),
+                       format_bytes(rss.last.pages * kPage),
+                       format_ns(rss.last.ts_ns - std::min(rss.last.ts_ns, r.trace.start_ns)), rss.samples);
+    out += fmt::format("  RSS |{}|\n", curve);
+  }
+  out += "\n";
 }
 
 void allocator(std::string& out, const Report& r, const Style& st) {
@@ -179,11 +263,8 @@ void accounting(std::string& out, const Report& r, const Style& st) {
 
 void join(std::string& out, const Report& r, const Style& st) {
   const JoinSummary& j = r.join;
+  if (!j.available) return;  // one source only: nothing to join
   out += st.bold("Join (allocator OS events against kernel syscalls)") + "\n";
-  if (!j.available) {
-    out += "  not available: the trace needs both the allocator's events and the kernel's records\n\n";
-    return;
-  }
   TextTable t({"what", "count", "detail"}, "lrl");
   t.add({"allocator OS events", num(j.allocator_os_events),
          j.rate() < 0 ? "nothing to join" : fmt::format("join rate {}", pct(100.0 * j.rate()))});
@@ -192,19 +273,42 @@ void join(std::string& out, const Report& r, const Style& st) {
   t.add({"allocator only", num(j.allocator_only), "allocator events the kernel did not see"});
   t.add({"lost to drops", num(j.lost_to_drops), "allocator events whose syscall record was dropped"});
   if (j.overflowed) t.add({"join window overflow", num(j.overflowed), "resolved early by the per-thread bound"});
-  out += t.render();
+  out += t.render() + "\n";
+}
+
+// The syscalls from outside the allocator: with --no-preload, all of them.
+void outside(std::string& out, const Report& r, const Style& st) {
+  if (!r.trace.has_kernel) return;
+  out += st.bold(r.trace.has_allocator ? "Syscalls from outside the allocator"
+                                       : "Syscalls by call site (no preload: the program's, libc's or its allocator's)") +
+         "\n";
   if (!r.outside_sites.empty()) {
-    out += "  top call sites outside the allocator (" + r.symbolization + ")\n";
-    TextTable s({"  site", "syscall", "calls", "total", "churn pairs"}, "llrrr");
-    for (const SiteReport& sr : r.outside_sites)
-      s.add({"  " + (sr.symbol.empty() ? fmt::format("{:#x} (pid {})", sr.site.caller, sr.site.pid) : sr.symbol),
-             syscall_name(sr.site.nr), num(sr.site.calls), format_ns(sr.site.total_ns), num(sr.site.churn_pairs)});
+    out += "  top call sites (" + r.symbolization + ")\n";
+    const bool faults = r.faults.seen();
+    std::vector<std::string> cols = {"  site", "syscall", "calls", "total", "churn pairs"};
+    if (faults) cols.insert(cols.end(), {"faults", "fault time"});
+    TextTable s(cols, faults ? "llrrrrr" : "llrrr");
+    for (const SiteReport& sr : r.outside_sites) {
+      std::vector<std::string> cells = {
+          "  " + (sr.symbol.empty() ? fmt::format("{:#x} (pid {})", sr.site.caller, sr.site.pid) : sr.symbol),
+          syscall_name(sr.site.nr), num(sr.site.calls), format_ns(sr.site.total_ns), num(sr.site.churn_pairs)};
+      if (faults) {
+        const bool maps = sr.site.nr == HK_NR_MMAP;
+        cells.push_back(maps ? num(sr.faults.faults) : "");
+        cells.push_back(maps ? format_ns(sr.faults.timed_ns) : "");
+      }
+      s.add(cells);
+    }
     out += s.render();
+  } else {
+    out += "  none\n";
   }
   const BrkStats& b = r.outside.brk();
   if (b.calls)
-    out += fmt::format("  brk: {} calls, {} grows, {} shrinks ({} trimmed), {} shrink/grow cycles\n", b.calls,
-                       b.grows, b.shrinks, format_bytes(b.bytes_trimmed), b.cycles);
+    out += fmt::format("  brk: {} calls, {} grows, {} shrinks ({} trimmed, {} regrown), {} shrink/grow cycles, "
+                       "largest heap {}\n",
+                       b.calls, b.grows, b.shrinks, format_bytes(b.bytes_trimmed), format_bytes(b.bytes_regrown),
+                       b.cycles, format_bytes(b.peak_heap));
   if (r.outside.churn_pairs())
     out += fmt::format("  foreign mmap/munmap pairs living under 1 s: {} ({}), median lifetime {}\n",
                        r.outside.churn_pairs(), format_bytes(r.outside.churn_bytes()),
@@ -231,9 +335,11 @@ std::string render_text(const Report& r, bool colour) {
   header(out, r, st);
   diagnoses(out, r, st);
   syscalls(out, r, st);
+  page_faults(out, r, st);
   allocator(out, r, st);
   accounting(out, r, st);
   join(out, r, st);
+  outside(out, r, st);
   drops(out, r, st);
   return out;
 }

@@ -1,6 +1,8 @@
 // Names for the event vocabulary; kept in the order of enum hk_event_type.
 #include "trace/event_names.h"
 
+#include <hakmem/syscall_record.h>
+
 #include <hakmem/events.h>
 
 #include <array>
@@ -91,6 +93,18 @@ std::string_view event_reason_name(uint16_t type, uint8_t reason) {
 
 const EventFields& event_fields(uint16_t type) {
   return type < kTypes.size() && type != HK_EV_NONE ? kTypes[type].fields : kRaw;
+}
+
+std::string_view sys_kind_name(uint32_t kind) {
+  switch (kind) {
+    case HK_SYS_CALL: return "call";
+    case HK_SYS_FORK: return "fork";
+    case HK_SYS_EXEC: return "exec";
+    case HK_SYS_EXIT: return "exit";
+    case HK_SYS_FAULTS: return "faults";
+    case HK_SYS_RSS: return "rss";
+    default: return "";
+  }
 }
 
 }  // namespace hk::analyze

@@ -27,5 +27,9 @@ struct EventFields {
 };
 const EventFields& event_fields(uint16_t type);
 
+// The hk_sys_kind of a kernel record as a word ("call", "fork", "exec",
+// "exit", "faults", "rss"); "" for a kind this build does not know.
+std::string_view sys_kind_name(uint32_t kind);
+
 
 }  // namespace hk::analyze

@@ -1,4 +1,4 @@
-/* hakmem kernel-side record, version 1.
+/* hakmem kernel-side record, version 2.
  *
  * Contract: bpf/syscall_probe.bpf.c fills these in the kernel and submits
  * them through a BPF ring buffer; hakmem-analyze record copies them verbatim
@@ -8,6 +8,10 @@
  * One record per completed syscall of interest (mmap, munmap, mremap,
  * madvise, brk), emitted at sys_exit with the arguments stashed at
  * sys_enter, plus one record per fork, exec and exit of a traced process.
+ * Version 2 adds two kinds with the same layout: a run of user page faults
+ * of one thread within one 2 MiB-aligned granule, summed in the kernel
+ * (HK_SYS_FAULTS), and a sample of a process's resident memory
+ * (HK_SYS_RSS). A version 1 reader skips them: it acts on kinds 0-3 only.
  * Times are bpf_ktime_get_ns(), which is CLOCK_MONOTONIC.
  */
 #ifndef HAKMEM_SYSCALL_RECORD_H
@@ -19,7 +23,7 @@
 #include <linux/types.h>
 #endif
 
-#define HK_SYS_RECORD_VERSION 1u
+#define HK_SYS_RECORD_VERSION 2u
 
 /* x86_64 syscall numbers the probe keeps. */
 #define HK_NR_MMAP 9
@@ -32,7 +36,21 @@ enum hk_sys_kind {
   HK_SYS_CALL = 0, /* a syscall: nr, args, ret, enter/exit times */
   HK_SYS_FORK = 1, /* pid=parent tgid, args[0]=child tgid, args[1]=child tid */
   HK_SYS_EXEC = 2, /* pid=tgid that exec'd; its old mappings are gone */
-  HK_SYS_EXIT = 3  /* pid=tgid that exited (last thread); mappings gone */
+  HK_SYS_EXIT = 3,  /* pid=tgid that exited (last thread); mappings gone */
+  /* User page faults of thread tid, all within one 2 MiB-aligned granule,
+   * with no traced syscall of that thread in between: enter_ns = first
+   * fault, exit_ns = last, args[0] = lowest fault address, args[1] =
+   * highest, args[2] = faults, args[3] = faults timed, args[4] = their
+   * summed time (fault entry to the RSS counter update that mapped the page:
+   * the lookup, the allocation and the zeroing, not the return), args[5] =
+   * write faults; caller = user ip of the first fault. */
+  HK_SYS_FAULTS = 4,
+  /* Resident memory of process pid as the kernel counts it (approximate by
+   * the per-CPU counter batch), sampled at a rate limit when it changes:
+   * args[0] = file pages, args[1] = anon pages, args[2] = swap entries,
+   * args[3] = shmem pages, args[4] = highest file+anon+shmem pages seen
+   * since the previous sample of this thread. */
+  HK_SYS_RSS = 5
 };
 
 struct hk_sys_record {

@@ -125,6 +125,7 @@ TEST_P(ExactSequence, TraceHoldsExactlyTheProgramsCalls) {
   ProbeOptions opts;
   opts.force_raw_tp = GetParam();
   opts.user_stacks = true;  // the test checks the stacks too
+  opts.faults = false;       // the exact calls; faults have their own test
   auto probe = open_probe(opts);
   ASSERT_TRUE(probe);
   EXPECT_STREQ(probe->attach_kind(), GetParam() ? "raw_tp" : "tp_btf");
@@ -285,12 +286,75 @@ TEST(Isolation, ProcessOutsideTheTreeNeverAppears) {
   munmap(mem, sizeof(Shared));
 }
 
+// --- page faults ---------------------------------------------------------------
+
+// The child writes every page of a fresh mapping once: the probe must see at
+// least one fault per page inside it, timed, between the mmap and the
+// munmap, summed into runs of one granule, and an RSS sample that saw them.
+class Faults : public testing::TestWithParam<bool> {};
+
+TEST_P(Faults, EveryTouchedPageFaultsOnceInsideItsMapping) {
+  ProbeOptions opts;
+  opts.force_raw_tp = GetParam();
+  auto probe = open_probe(opts);
+  ASSERT_TRUE(probe);
+  ASSERT_TRUE(probe->faults()) << "the kernel refused page_fault_user/rss_stat";
+  constexpr size_t kPages = 2048;  // 8 MiB: four 2 MiB granules
+  HeldChild child([&] {
+    const size_t len = kPages * 4096;
+    long p = syscall(SYS_mmap, 0, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == -1) return 1;
+    for (size_t i = 0; i < kPages; ++i) reinterpret_cast<volatile char*>(p)[i * 4096] = 1;
+    syscall(SYS_munmap, p, len);
+    return 0;
+  });
+  ASSERT_GT(child.pid(), 0);
+  ASSERT_TRUE(probe->trace_tgid(child.pid()));
+  ASSERT_TRUE(child.release());
+  int status = 0;
+  const std::vector<hk_sys_record> recs = collect_until_exit(*probe, child, &status);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  const hk_sys_record* map = nullptr;
+  const hk_sys_record* unmap = nullptr;
+  for (const hk_sys_record& r : recs) {
+    if (r.kind != HK_SYS_CALL) continue;
+    if (r.nr == HK_NR_MMAP && r.args[1] == kPages * 4096) map = &r;
+    if (r.nr == HK_NR_MUNMAP && map && r.args[0] == uint64_t(map->ret)) unmap = &r;
+  }
+  ASSERT_TRUE(map && unmap);
+  const uint64_t lo = uint64_t(map->ret), hi = lo + kPages * 4096;
+  uint64_t inside = 0, timed = 0, runs = 0, writes = 0, rss_peak = 0;
+  for (const hk_sys_record& r : recs) {
+    if (r.kind == HK_SYS_RSS) rss_peak = std::max<uint64_t>(rss_peak, r.args[4]);
+    if (r.kind != HK_SYS_FAULTS || r.args[0] < lo || r.args[0] >= hi) continue;
+    ++runs;
+    EXPECT_EQ(r.args[0] >> 21, r.args[1] >> 21) << "a run leaves its granule";
+    EXPECT_LE(r.args[1], hi - 1);
+    EXPECT_GE(r.enter_ns, map->exit_ns);
+    EXPECT_LE(r.exit_ns, unmap->enter_ns);
+    EXPECT_LE(r.args[3], r.args[2]);
+    inside += r.args[2];
+    timed += r.args[3];
+    writes += r.args[5];
+  }
+  EXPECT_GE(inside, kPages);
+  EXPECT_LE(inside, kPages + 16);  // a page faults once; a few may retry
+  EXPECT_GE(writes, kPages);
+  EXPECT_GE(timed, kPages * 9 / 10) << "most anonymous faults end in an rss_stat update";
+  EXPECT_GE(runs, 4u);  // one granule per run at least
+  EXPECT_GE(rss_peak, kPages) << "an RSS sample saw the touched pages";
+}
+
+INSTANTIATE_TEST_SUITE_P(Attach, Faults, testing::Values(false, true),
+                         [](const auto& info) { return info.param ? "raw_tp" : "tp_btf"; });
+
 // --- drops ---------------------------------------------------------------------
 
 TEST(Drops, TinyRingCountsLossesAndSeqGapsMatchThem) {
   ProbeOptions opts;
   opts.ringbuf_bytes = 4096;
   opts.user_stacks = false;
+  opts.faults = false;  // exactly kEvents records
   auto probe = open_probe(opts);
   ASSERT_TRUE(probe);
 

@@ -264,6 +264,6 @@ TEST(Diagnoses, DroppedEventsAndJoinLossAccounting) {
 
 TEST(Diagnoses, IdsAreStableAndComplete) {
   EXPECT_EQ(diagnosis_ids(), (Ids{"lru_unreachable", "accounting_gap", "stuck_slabs", "superslab_churn",
-                                  "large_block_churn", "alignment_trim", "foreign_mmap_churn", "brk_trim_churn",
-                                  "dropped_events"}));
+                                  "large_block_churn", "alignment_trim", "foreign_mmap_churn", "madvise_churn",
+                                  "brk_trim_churn", "memory_retained", "dropped_events"}));
 }
