@@ -126,9 +126,9 @@ void Analysis::on_syscall(const hk_sys_record& rec) {
   note_time(rec.exit_ns);
   note_thread(rec.pid, rec.tid);
   r_.faults.add(rec);
+  series_.on_syscall(rec);
   if (rec.kind == HK_SYS_CALL) {
     r_.syscalls.add(rec);
-    series_.on_syscall(rec);
     join_.on_syscall(rec);
   } else if (rec.kind == HK_SYS_EXIT || rec.kind == HK_SYS_EXEC) {
     // The kernel tore the old address space down without munmap calls.

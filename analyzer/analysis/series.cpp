@@ -18,6 +18,8 @@ SeriesCollector::SeriesCollector() {
   ids_.evict = ts_.series(series::kLruEvict, Kind::count);
   ids_.kernel_mapped = ts_.series(series::kKernelMappedBytes, Kind::level);
   ids_.heap = ts_.series(series::kHeapBytes, Kind::level);
+  ids_.rss = ts_.series(series::kRssBytes, Kind::level);
+  ids_.faults = ts_.series(series::kPageFaults, Kind::count);
 }
 
 SeriesCollector::Proc* SeriesCollector::proc(uint32_t pid) {
@@ -95,6 +97,16 @@ void SeriesCollector::on_event(uint32_t pid, const hk_event& ev) {
 }
 
 void SeriesCollector::on_syscall(const hk_sys_record& r) {
+  if (r.kind == HK_SYS_FAULTS) {
+    ts_.add(ids_.faults, r.enter_ns, static_cast<double>(r.args[2]));
+    return;
+  }
+  if (r.kind == HK_SYS_RSS) {
+    constexpr uint64_t kPage = 4096;
+    if (Proc* p = proc(r.pid))
+      set_level(&Proc::rss, &Sums::rss, ids_.rss, *p, (r.args[0] + r.args[1] + r.args[3]) * kPage, r.exit_ns);
+    return;
+  }
   if (r.kind != HK_SYS_CALL) return;
   const PerNumber& n = per_number(r.nr);
   const uint64_t dur = r.exit_ns >= r.enter_ns ? r.exit_ns - r.enter_ns : 0;
@@ -125,6 +137,7 @@ void SeriesCollector::process_gone(uint32_t pid, uint64_t ts_ns) {
   if (p.superslabs) set_level(&Proc::superslabs, &Sums::superslabs, ids_.superslabs, p, 0, ts_ns);
   if (p.lru) set_level(&Proc::lru, &Sums::lru, ids_.lru, p, 0, ts_ns);
   if (p.mapped) set_level(&Proc::mapped, &Sums::mapped, ids_.mapped, p, 0, ts_ns);
+  if (p.rss) set_level(&Proc::rss, &Sums::rss, ids_.rss, p, 0, ts_ns);
   if (p.kernel_mapped) set_level(&Proc::kernel_mapped, &Sums::kernel_mapped, ids_.kernel_mapped, p, 0, ts_ns);
   if (p.heap) set_level(&Proc::heap, &Sums::heap, ids_.heap, p, 0, ts_ns);
   procs_.erase(it);

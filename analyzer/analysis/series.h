@@ -37,6 +37,10 @@ inline constexpr const char* kLruEvict = "lru_evict";
 // program break above its first value (glibc's heap).
 inline constexpr const char* kKernelMappedBytes = "kernel_mapped_bytes";
 inline constexpr const char* kHeapBytes = "brk_heap_bytes";
+// Kernel's view from the probe's fault and RSS records: resident bytes
+// (file + anon + shmem, summed over processes) and user page faults.
+inline constexpr const char* kRssBytes = "rss_bytes";
+inline constexpr const char* kPageFaults = "page_faults";  // counts per bucket
 // Per syscall name: "sys_calls.mmap" (count), "sys_ns.mmap" (kernel time,
 // count), "sys_max_ns.mmap" (slowest call, peak).
 inline constexpr const char* kSysCalls = "sys_calls.";
@@ -63,14 +67,14 @@ class SeriesCollector {
  private:
   // Per process, so that an exit takes its share out of the sums.
   struct Proc {
-    uint64_t superslabs = 0, lru = 0, mapped = 0, kernel_mapped = 0, heap = 0;
+    uint64_t superslabs = 0, lru = 0, mapped = 0, kernel_mapped = 0, heap = 0, rss = 0;
     uint64_t brk_base = 0;  // the first break seen; 0 = none yet
   };
   struct Sums {
-    uint64_t superslabs = 0, lru = 0, mapped = 0, kernel_mapped = 0, heap = 0;
+    uint64_t superslabs = 0, lru = 0, mapped = 0, kernel_mapped = 0, heap = 0, rss = 0;
   };
   struct Ids {
-    TimeSeries::Id superslabs, mapped, lru, push, hit, miss, evict, kernel_mapped, heap;
+    TimeSeries::Id superslabs, mapped, lru, push, hit, miss, evict, kernel_mapped, heap, rss, faults;
   };
   struct PerNumber {
     TimeSeries::Id calls, ns, max_ns;

@@ -138,14 +138,17 @@ class Page {
 
   void timeline() {
     section("Timeline: mapped memory");
-    // Every byte quantity the trace has, on one axis. Another one (RSS, say)
-    // is one more line here once series.h names it.
-    Chart bytes("mem_bytes", "Mapped memory", "bytes", "bytes");
+    // Every byte quantity the trace has, on one axis.
+    Chart bytes("mem_bytes", "Mapped and resident memory", "bytes", "bytes");
     add(bytes, series::kMappedBytes, "allocator: mapped by its OS calls");
     add(bytes, series::kKernelMappedBytes, "kernel: mmap'd minus munmap'd, any caller");
     add(bytes, series::kHeapBytes, "kernel: brk heap above its start");
+    add(bytes, series::kRssBytes, "kernel: resident (RSS)");
     bytes.opt("step", true);
     place(bytes);
+    Chart faults("page_faults", fmt::format("User page faults per {} window", window()), "faults", "count");
+    add(faults, series::kPageFaults, "page faults");
+    place(faults);
     Chart ss("superslabs", "SuperSlabs mapped", "SuperSlabs", "count");
     add(ss, series::kSuperSlabs, "SuperSlabs mapped");
     ss.opt("step", true);

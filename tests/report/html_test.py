@@ -6,7 +6,8 @@ has drawn) and takes a full-page screenshot. Fails when the page logs a
 console error or an exception, asks for anything but its own file, draws no
 chart or a chart with no size or no marks in its series' colours, lacks a
 diagnosis the trace raises (each with its fix), or draws a chart that does
-not apply to the trace (an allocator chart of a --no-preload trace).
+not apply to the trace (an allocator chart of a --no-preload trace), or
+leaves out the page fault chart of a trace that has faults.
 
   html_test.py HAKMEM_ANALYZE CHROMIUM OUT_DIR TRACE:KIND [TRACE:KIND...]
 
@@ -57,6 +58,8 @@ def check_page(analyze, chromium, out_dir, trace, kind):
             fails.append(f"chart {c['id']} has {c['points']} points")
     for want in KERNEL_CHARTS - charts.keys():
         fails.append(f"kernel chart {want} missing")
+    if report["faults"]["total"]["faults"] and "page_faults" not in charts:
+        fails.append("the trace has page faults but no page fault chart")
     if kind == "preload":
         for want in ALLOCATOR_CHARTS - charts.keys():
             fails.append(f"allocator chart {want} missing")
