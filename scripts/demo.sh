@@ -8,7 +8,14 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${HAKMEM_BUILD_DIR:-$root/build}
 "$root/scripts/install-deps.sh"
-"$root/scripts/build.sh"
+mkdir -p "$root/out"
+# The build's log goes to a file; the screen is for the story.
+echo "== building (log: out/build.log)"
+if ! "$root/scripts/build.sh" >"$root/out/build.log" 2>&1; then
+  tail -20 "$root/out/build.log" >&2
+  echo "demo: the build failed; the whole log is out/build.log" >&2
+  exit 1
+fi
 
 analyze="$build/analyzer/hakmem-analyze"
 bench="$build/examples/bench_random_mixed"
