@@ -29,7 +29,7 @@ Timeline::Timeline(TimelineSink& sink, TimelineLimits limits, SyscallTime syscal
 
 template <class T>
 void Timeline::push_sliced(std::span<const T> records, Fifo<T>& fifo) {
-  const auto before = [this](const T& a, const T& b) { return time_of(a) < time_of(b); };
+  const auto before = [&](const T& a, const T& b) { return time_of(a) < time_of(b); };
   const size_t slice = std::max<size_t>(1, limits_.max_buffered / 4);
   for (size_t off = 0; off < records.size(); off += slice) {
     const size_t n = std::min(slice, records.size() - off);

@@ -186,9 +186,10 @@ TraceMeta initial_meta(const RecordOptions& o, const std::string& lib, bool bpf,
 }
 
 // Keeps the previous recording as FILE.old, as perf does with perf.data.
+// rename(2) moves names, never what a link points to.
 void keep_old(const std::string& path) {
   struct stat st{};
-  if (stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+  if (lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
     std::rename(path.c_str(), (path + ".old").c_str());
 }
 
@@ -382,6 +383,17 @@ int record(const RecordOptions& o) {
     say("--no-bpf with --no-preload leaves nothing to record");
     return kExitBadInput;
   }
+  // record may run as root in a directory others can write: a link at -o's
+  // path would have the trace written, or FILE.old renamed, wherever it
+  // points. Refused before anything runs; the link is left alone.
+  struct stat out_st{};
+  const bool out_exists = lstat(o.output.c_str(), &out_st) == 0;
+  if (out_exists && S_ISLNK(out_st.st_mode)) {
+    say(fmt::format("refusing to write the trace through the symbolic link {}; remove it or "
+                    "name a plain path",
+                    o.output));
+    return kExitTraceWriteFailed;
+  }
   std::string lib;
   if (o.preload) {
     lib = find_preload_library();
@@ -459,13 +471,15 @@ int record(const RecordOptions& o) {
   // A regular trace starts under a temporary name next to FILE: a command
   // that cannot start must leave FILE and FILE.old as they were. Anything
   // else (a device, a FIFO) is written in place and never renamed over.
-  struct stat out_st{};
-  const bool in_place = stat(o.output.c_str(), &out_st) == 0 && !S_ISREG(out_st.st_mode);
+  // The temporary name is created new (O_EXCL, O_NOFOLLOW, 0600): whatever
+  // was planted there is refused, never followed or truncated.
+  const bool in_place = out_exists && !S_ISREG(out_st.st_mode);
   std::string trace_path = in_place ? o.output : fmt::format("{}.{}.partial", o.output, getpid());
   std::unique_ptr<TraceWriter> writer;
   try {
     writer = std::make_unique<TraceWriter>(
-        trace_path, initial_meta(o, lib, o.bpf, attach, faults, start_mono, start_real));
+        trace_path, initial_meta(o, lib, o.bpf, attach, faults, start_mono, start_real),
+        in_place ? TraceWriter::Open::kExisting : TraceWriter::Open::kCreateNew);
   } catch (const TraceError& e) {
     return fail_early(e.what(), kExitTraceWriteFailed);
   }

@@ -26,7 +26,8 @@ struct RingCollector::Ring {
   std::vector<hk_event> pending;
   uint64_t pending_since = 0;
 
-  Ring(std::string n, const std::string& path) : name(std::move(n)), reader(path) {}
+  Ring(std::string n, const std::string& path, uid_t owner)
+      : name(std::move(n)), reader(path, owner) {}
 
   hk_trace_ring_info info(uint32_t state) const {
     const RingInfo& ri = reader.info();
@@ -70,7 +71,7 @@ void RingCollector::scan(RingSink& sink, uint64_t now_ns) {
       continue;
     }
     try {
-      auto ring = std::make_unique<Ring>(name, path);
+      auto ring = std::make_unique<Ring>(name, path, owner_);
       pending_.erase(name);
       sink.ring_opened(ring->info(1));
       rings_.emplace(name, std::move(ring));

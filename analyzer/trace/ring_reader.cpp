@@ -212,7 +212,7 @@ struct RingReader::Impl {
   }
 };
 
-RingReader::RingReader(const std::string& path) {
+RingReader::RingReader(const std::string& path, std::optional<uid_t> owner) {
   auto owned = std::make_unique<Impl>();
   try {
     Impl& m = *owned;
@@ -223,6 +223,8 @@ RingReader::RingReader(const std::string& path) {
     struct stat sb;
     if (fstat(m.fd, &sb) != 0) throw RingError(std::strerror(errno));
     if (!S_ISREG(sb.st_mode)) throw RingError("not a regular file");
+    if (owner && sb.st_uid != *owner)
+      throw RingError(fmt::format("owned by uid {}, not by uid {}", sb.st_uid, *owner));
     m.dev = sb.st_dev;
     m.ino = sb.st_ino;
     const uint64_t size = uint64_t(sb.st_size);

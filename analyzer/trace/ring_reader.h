@@ -17,9 +17,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include <sys/types.h>
 
 namespace hk::analyze {
 
@@ -40,7 +43,10 @@ struct RingInfo {
 
 class RingReader {
  public:
-  explicit RingReader(const std::string& path);  // throws RingError
+  // With `owner`, a file that another uid owns is refused, checked on the
+  // opened file itself (a name checked before open can be swapped after).
+  explicit RingReader(const std::string& path,
+                      std::optional<uid_t> owner = std::nullopt);  // throws RingError
   ~RingReader();
   RingReader(const RingReader&) = delete;
   RingReader& operator=(const RingReader&) = delete;

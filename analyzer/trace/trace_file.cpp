@@ -102,8 +102,12 @@ const char* chunk_name(uint16_t type) {
 
 // ---------------------------------------------------------------- writer
 
-TraceWriter::TraceWriter(const std::string& path, const TraceMeta& meta) : path_(path) {
-  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+TraceWriter::TraceWriter(const std::string& path, const TraceMeta& meta, Open how)
+    : path_(path) {
+  const int flags = how == Open::kCreateNew ? O_CREAT | O_EXCL | O_NOFOLLOW
+                    : how == Open::kExisting ? O_NOFOLLOW
+                                             : O_CREAT | O_TRUNC;
+  fd_ = ::open(path.c_str(), O_WRONLY | O_CLOEXEC | flags, how == Open::kCreateNew ? 0600 : 0644);
   if (fd_ < 0)
     throw TraceError(fmt::format("cannot create {}: {}", path, std::strerror(errno)));
   hk_trace_file_header h{};
@@ -259,12 +263,12 @@ void TraceReader::stop_truncated(std::string why) {
 bool TraceReader::next(TraceChunk& out) {
   if (done_) return false;
   if (offset_ == size_) {
-    stop_truncated(fmt::format("ends after {} chunks without a footer", seq_));
+    stop_truncated(fmt::format("ends after {} chunks, at byte {}, without a footer", seq_, offset_));
     return false;
   }
   hk_trace_chunk_header h{};
   if (size_ - offset_ < sizeof h) {
-    stop_truncated(fmt::format("ends inside the header of chunk {}", seq_));
+    stop_truncated(fmt::format("ends inside the header of chunk {}, at byte {}", seq_, offset_));
     return false;
   }
   read_at(fd_, &h, sizeof h, offset_, path_);
@@ -290,8 +294,8 @@ bool TraceReader::next(TraceChunk& out) {
   if ((h.type == HK_CHUNK_RING || h.type == HK_CHUNK_FOOTER) && h.record_count != 1)
     throw corrupt(fmt::format("{} chunk holds {} records", chunk_name(h.type), h.record_count));
   if (size_ - offset_ - sizeof h < h.payload_len) {
-    stop_truncated(fmt::format("ends inside chunk {} ({} of {} payload bytes present)", seq_,
-                               size_ - offset_ - sizeof h, h.payload_len));
+    stop_truncated(fmt::format("ends inside chunk {} at byte {} ({} of {} payload bytes present)",
+                               seq_, offset_, size_ - offset_ - sizeof h, h.payload_len));
     return false;
   }
   buf_.resize(h.payload_len);

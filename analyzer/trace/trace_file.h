@@ -34,8 +34,16 @@ using TraceMeta = std::map<std::string, std::string>;
 
 class TraceWriter {
  public:
-  // Creates (truncates) path and writes the file header and the META chunk.
-  TraceWriter(const std::string& path, const TraceMeta& meta);  // throws
+  // How path is opened. `record` never follows a link nor truncates what it
+  // did not make: kCreateNew is O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600 (a file
+  // or link already there, planted or not, is an error); kExisting writes
+  // into something already there that is not a link (a FIFO, a device).
+  // kReplace creates or truncates, for tools and tests writing their own
+  // scratch files.
+  enum class Open { kReplace, kCreateNew, kExisting };
+  // Opens path and writes the file header and the META chunk.
+  TraceWriter(const std::string& path, const TraceMeta& meta,
+              Open how = Open::kReplace);  // throws
   ~TraceWriter();
   TraceWriter(const TraceWriter&) = delete;
   TraceWriter& operator=(const TraceWriter&) = delete;

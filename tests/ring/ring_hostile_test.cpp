@@ -100,6 +100,23 @@ TEST(RingHostile, ValidRingReads) {
   }
 }
 
+// Given the owner it expects, the reader checks it on the file it opened:
+// a valid ring another uid owns is refused, the owner's own reads.
+TEST(RingHostile, RingOfAnotherOwnerIsRefused) {
+  if (geteuid() != 0) GTEST_SKIP() << "chown to nobody needs root";
+  TempDir dir;
+  Image im = valid_ring(10);
+  const auto path = write_file(dir, "planted", im.bytes.data(), im.bytes.size());
+  EXPECT_NO_THROW(RingReader(path, geteuid()));
+  ASSERT_EQ(chown(path.c_str(), 65534, 65534), 0);
+  try {
+    RingReader r(path, geteuid());
+    FAIL() << "a ring owned by uid 65534 was read as uid " << geteuid() << "'s";
+  } catch (const RingError& e) {
+    EXPECT_NE(std::string(e.what()).find("owned by uid 65534"), std::string::npos) << e.what();
+  }
+}
+
 // A ring of the previous event version (an older libhakmem) still reads:
 // the analysis counts its records like the current ones.
 TEST(RingHostile, PreviousEventVersionReads) {
