@@ -121,6 +121,12 @@ void unmap_large(const Cached& c) {
   bump(g_stats.large_unmaps);
 }
 
+// A mapping that leaves hakmem: its LARGE_UNMAP record, then the unmap.
+void unmap_logged_locked(const Cached& c) {
+  log_large_locked(HK_EV_LARGE_UNMAP, c);
+  unmap_large(c);
+}
+
 void cache_remove(size_t i) {
   g_cache_bytes -= g_cache[i].len;
   for (; i + 1 < g_cache_n; ++i) g_cache[i] = g_cache[i + 1];
@@ -131,8 +137,7 @@ void cache_remove(size_t i) {
 void evict_oldest_locked() {
   const Cached victim = g_cache[0];
   cache_remove(0);
-  log_large_locked(HK_EV_LARGE_UNMAP, victim);
-  unmap_large(victim);
+  unmap_logged_locked(victim);
 }
 
 // Caches c, a mapping no block uses (at most the cap), as the newest entry,
@@ -153,8 +158,7 @@ void cache_insert_locked(Cached c) {
     i = 0;  // the merged range may now touch an entry already passed
   }
   if (c.len > g_cfg.large_cache_cap) {  // merged past what the cache may hold
-    log_large_locked(HK_EV_LARGE_UNMAP, c);
-    unmap_large(c);
+    unmap_logged_locked(c);
     return;
   }
   while (g_cache_n == kCacheSlots || g_cache_bytes + c.len > g_cfg.large_cache_cap) evict_oldest_locked();
@@ -202,8 +206,7 @@ void cut_tail_locked(Cached& c, size_t len) {
   if (tail.len <= g_cfg.large_cache_cap) {
     cache_insert_locked(tail);
   } else {
-    log_large_locked(HK_EV_LARGE_UNMAP, tail);
-    unmap_large(tail);
+    unmap_logged_locked(tail);
   }
 }
 
@@ -223,9 +226,8 @@ void* large_alloc(size_t size, size_t align, bool* fresh) {
     // Best fit. A mapping more than a quarter bigger is split: the request
     // takes its first `need` bytes (its own class, so malloc_usable_size
     // says what was asked), and the rest stays cached for other requests.
-    // Handed whole,
-    // a freed 64 MiB buffer kept its touched pages resident behind a
-    // 40 KB request, and redis, which accounts clients with
+    // Handed whole, a freed 64 MiB buffer kept its touched pages resident
+    // behind a 40 KB request, and redis, which accounts clients with
     // malloc_usable_size, evicted them as huge.
     size_t best = kCacheSlots;
     for (size_t i = 0; i < g_cache_n; ++i) {
@@ -306,8 +308,7 @@ bool large_free(void* p) {
     --g_count;
     g_live_bytes -= c.len;
     if (c.len > g_cfg.large_cache_cap) {
-      log_large_locked(HK_EV_LARGE_UNMAP, c);
-      unmap_large(c);
+      unmap_logged_locked(c);
     } else {
       cache_insert_locked(c);
     }
