@@ -24,8 +24,8 @@ uint64_t meta_u64(const TraceMeta& meta, const char* key) {
 }
 }  // namespace
 
-Analysis::Analysis(std::string path, AnalysisLimits limits)
-    : timeline_(*this, limits.timeline), join_(*this, limits.join) {
+Analysis::Analysis(std::string path, AnalysisLimits limits, WhatIfRequest whatif)
+    : timeline_(*this, limits.timeline), join_(*this, limits.join), whatif_(std::move(whatif)) {
   r_.trace.path = std::move(path);
 }
 
@@ -113,6 +113,7 @@ void Analysis::on_event(uint32_t pid, const hk_event& ev) {
   note_thread(pid, ev.tid);
   r_.allocator.add(pid, ev);
   series_.on_event(pid, ev);
+  whatif_.on_event(pid, ev);
   r_.retention.add(pid, ev, r_.allocator);
   if (ev.type == HK_EV_SNAPSHOT) r_.accounting.add(ev);
   if (Join::joinable_event(ev)) {
@@ -127,6 +128,7 @@ void Analysis::on_syscall(const hk_sys_record& rec) {
   note_thread(rec.pid, rec.tid);
   r_.faults.add(rec);
   series_.on_syscall(rec);
+  whatif_.on_syscall(rec);
   if (rec.kind == HK_SYS_CALL) {
     r_.syscalls.add(rec);
     join_.on_syscall(rec);
@@ -204,13 +206,15 @@ Report Analysis::finish() {
     r.advise_sites.push_back({s, symbols.name(s.pid, s.caller)});
   }
 
+  r.whatif = whatif_.finish(r);
   r.diagnoses = diagnose(r);
   return std::move(r_);
 }
 
-Report analyze_trace(const std::string& path, AnalysisLimits limits, const ReadProgress& progress) {
+Report analyze_trace(const std::string& path, AnalysisLimits limits, const ReadProgress& progress,
+                     WhatIfRequest whatif) {
   TraceReader reader(path);
-  Analysis analysis(path, limits);
+  Analysis analysis(path, limits, std::move(whatif));
   analysis.add_meta(reader.meta());
   TraceChunk chunk;
   while (reader.next(chunk)) {

@@ -13,6 +13,7 @@
 #include "analysis/report.h"
 #include "analysis/series.h"
 #include "analysis/timeline.h"
+#include "analysis/whatif.h"
 #include "trace/trace_file.h"
 
 #include <functional>
@@ -30,7 +31,10 @@ struct AnalysisLimits {
 
 class Analysis : private TimelineSink, private JoinSink {
  public:
-  explicit Analysis(std::string path = {}, AnalysisLimits limits = {});
+  // whatif: the settings to replay (whatif.h); the report's default is
+  // what its fixes quote.
+  explicit Analysis(std::string path = {}, AnalysisLimits limits = {},
+                    WhatIfRequest whatif = WhatIfRequest::for_report());
   ~Analysis() override;
 
   void add_meta(const TraceMeta& meta);
@@ -56,6 +60,7 @@ class Analysis : private TimelineSink, private JoinSink {
   Timeline timeline_;
   Join join_;
   SeriesCollector series_;
+  WhatIf whatif_;
   uint64_t first_ts_ = UINT64_MAX, last_ts_ = 0;
   uint64_t meta_start_ = 0, footer_end_ = 0;
   bool have_footer_ = false;
@@ -69,6 +74,7 @@ class Analysis : private TimelineSink, private JoinSink {
 using ReadProgress = std::function<void(uint64_t done, uint64_t total)>;
 
 // Reads and analyses a whole trace file. Throws TraceError.
-Report analyze_trace(const std::string& path, AnalysisLimits limits = {}, const ReadProgress& progress = {});
+Report analyze_trace(const std::string& path, AnalysisLimits limits = {}, const ReadProgress& progress = {},
+                     WhatIfRequest whatif = WhatIfRequest::for_report());
 
 }  // namespace hk::analyze

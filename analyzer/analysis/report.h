@@ -15,6 +15,7 @@
 #include "analysis/retention.h"
 #include "analysis/syscall_table.h"
 #include "analysis/time_series.h"
+#include "analysis/whatif.h"
 #include "trace/trace_file.h"
 
 #include <cstdint>
@@ -110,6 +111,9 @@ struct Report {
   // each purpose (SuperSlabs, large blocks, trims) cost in the kernel.
   std::map<uint8_t, DurationStats> allocator_syscall_time;
   DropStats drops;
+  // The trace replayed under other settings of its knobs (whatif.h),
+  // which the diagnoses' fixes quote.
+  std::vector<WhatIfRow> whatif;
   std::vector<Diagnosis> diagnoses;
   // The charts' data over time, downsampled as it was read (series.h names).
   TimeSeries series;

@@ -49,6 +49,7 @@ int main(int argc, char** argv) {
   std::string footer = "Examples:\n"
                        "  hakmem-analyze record -o run.trace -- ./your-program args\n"
                        "  hakmem-analyze report run.trace --format html -o run.html\n"
+                       "  hakmem-analyze whatif run.trace --lru-cap 0,16,64\n"
                        "  hakmem-analyze <subcommand> --help\n"
                        "Exit codes:\n";
   for (const auto& [code, meaning] : kExitCodes) footer += fmt::format("  {}  {}\n", code, meaning);
