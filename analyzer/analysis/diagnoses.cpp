@@ -109,6 +109,44 @@ const DurationStats& allocator_syscall_time(const Report& r, uint8_t reason) {
 
 std::string pct(double share) { return fmt::format("{:.1f}%", share * 100.0); }
 
+// A knob's setting as its variable takes it: hakmem's with a suffix where
+// exact, glibc's in plain bytes.
+std::string setting_text(Knob k, uint64_t v) {
+  if (k == Knob::large_cache && v && v % (1u << 20) == 0) return fmt::format("{}M", v >> 20);
+  return fmt::format("{}", v);
+}
+
+// What whatif predicts for the smallest setting of k above the recorded
+// one that brings `count` within reach of the best any setting gets (10%,
+// or 2): that setting and a clause quoting it, or nothing when the trace
+// cannot tell or no setting does better.
+struct WhatIfQuote {
+  uint64_t value = 0;
+  std::string text;
+};
+std::optional<WhatIfQuote> whatif_quote(const Report& r, Knob k, uint64_t WhatIfCounts::*count, const char* what) {
+  const WhatIfRow* rec = nullptr;
+  std::optional<uint64_t> best;
+  for (const WhatIfRow& row : r.whatif)
+    if (row.knob == k && row.recorded && row.counts) rec = &row;
+  if (!rec) return std::nullopt;
+  for (const WhatIfRow& row : r.whatif)
+    if (row.knob == k && row.counts && row.value > rec->value)
+      best = std::min(best.value_or(UINT64_MAX), (*row.counts).*count);
+  if (!best) return std::nullopt;
+  const uint64_t reach = *best + std::max<uint64_t>(2, *best / 10);
+  for (const WhatIfRow& row : r.whatif) {
+    if (row.knob != k || !row.counts || row.value <= rec->value || (*row.counts).*count > reach) continue;
+    const WhatIfCounts &p = *row.counts, &m = *rec->counts;
+    if (p.*count >= m.*count) return std::nullopt;
+    return WhatIfQuote{row.value, fmt::format("with {}={}: {} {} instead of {}, {} memory syscalls instead of {} "
+                                              "(whatif)",
+                                              knob_env(k), setting_text(k, row.value), p.*count, what, m.*count,
+                                              p.memory_syscalls, m.memory_syscalls)};
+  }
+  return std::nullopt;
+}
+
 // ", followed by N page faults taking T (in-kernel, for the K of them the
 // probe could time)": what giving the memory back cost afterwards.
 std::string fault_clause(const Report& r, const FaultCost& c, const char* lead = ", followed by") {
@@ -311,13 +349,19 @@ std::optional<Diagnosis> superslab_churn(const Report& r, const std::vector<Diag
                         ss_calls, format_ns(ss_ns), share_pct,
                         fault_clause(r, r.faults.allocator_churn_faults(), ", and the short-lived mappings took"))
           : std::string("The trace has no kernel view, so their cost is not measured."));
+  const auto quote = whatif_quote(r, Knob::lru_cap, &WhatIfCounts::superslab_maps, "SuperSlab maps");
+  const std::string to = quote ? fmt::format(" to {}", quote->value) : std::string();
   if (top_reason == HK_SS_LRU_OFF)
-    d.fix = "keep empty SuperSlabs for reuse: set HAKMEM_SS_LRU_CAP to a positive value (e.g. 16; 0 "
-            "unmaps every empty SuperSlab at once)";
+    d.fix = quote ? fmt::format("keep empty SuperSlabs for reuse: set HAKMEM_SS_LRU_CAP{} (0 unmaps every empty "
+                                "SuperSlab at once)",
+                                to)
+                  : "keep empty SuperSlabs for reuse: set HAKMEM_SS_LRU_CAP to a positive value (e.g. 16; 0 "
+                    "unmaps every empty SuperSlab at once)";
   else
-    d.fix = fmt::format("raise HAKMEM_SS_LRU_CAP (now {}) so the LRU cache holds the working set's "
+    d.fix = fmt::format("raise HAKMEM_SS_LRU_CAP (now {}){} so the LRU cache holds the working set's "
                         "empty SuperSlabs instead of evicting them",
-                        a.config.lru_capacity);
+                        a.config.lru_capacity, to);
+  if (quote) d.fix += "; " + quote->text;
   d.evidence = {{"superslab_map", double(maps)},
                 {"superslab_unmap", double(unmaps)},
                 {"remaps_within_window", double(rs.within_window)},
@@ -348,8 +392,12 @@ std::optional<Diagnosis> large_block_churn(const Report& r, const std::vector<Di
       "{} mapped in all, median {} between unmap and remap{}.",
       a.count(HK_EV_LARGE_UNMAP), format_bytes(a.large_bytes_mapped), format_ns(rs.interval.quantile(0.5)),
       fault_clause(r, r.faults.allocator_churn_faults(), "; the short-lived mappings took"));
-  d.fix = "let the large-block cache keep these sizes (more entries or a higher size limit), or keep "
-          "and reuse the buffer in the program";
+  const auto quote = whatif_quote(r, Knob::large_cache, &WhatIfCounts::large_maps, "large maps");
+  d.fix = quote ? fmt::format("let the large-block cache keep these sizes: set HAKMEM_LARGE_CACHE_CAP={}, or keep "
+                              "and reuse the buffer in the program; {}",
+                              setting_text(Knob::large_cache, quote->value), quote->text)
+                : "let the large-block cache keep these sizes (more entries or a higher size limit), or keep "
+                  "and reuse the buffer in the program";
   d.evidence = {{"large_map", double(maps)},
                 {"large_unmap", double(a.count(HK_EV_LARGE_UNMAP))},
                 {"large_reuse", double(reuses)},
@@ -484,6 +532,8 @@ std::optional<Diagnosis> brk_trim_churn(const Report& r, const std::vector<Diagn
                   "M_TRIM_THRESHOLD is free there, and the next allocations grow it back: a syscall pair per "
                   "cycle, and a fresh zeroed page fault for every page of the regrown memory.";
   d.fix = brk_trim_fix();
+  if (const auto quote = whatif_quote(r, Knob::trim_threshold, &WhatIfCounts::brk_calls, "brk calls"))
+    d.fix += "; " + quote->text;
   d.evidence = {{"brk_calls", double(b.calls)},
                 {"brk_ns", double(brk_ns)},
                 {"shrinks", double(b.shrinks)},
