@@ -5,6 +5,9 @@
 #include "output/units.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
 
 namespace hk::analyze {
 namespace {
@@ -30,12 +33,18 @@ std::string render_whatif_text(const std::vector<WhatIfRow>& rows, const std::st
     else head.insert(head.end(), {"SS maps", "SS unmaps", "large maps", "large unmaps"});
     head.insert(head.end(), {"mem syscalls", "peak mapped", "faults"});
     TextTable t(head, "lr");
-    std::vector<std::string> notes;
+    // Each note once, with the settings it is about.
+    std::vector<std::pair<std::string, std::vector<std::string>>> notes;
+    auto note = [&](const std::string& text, const std::string& setting) {
+      auto it = std::find_if(notes.begin(), notes.end(), [&](const auto& n) { return n.first == text; });
+      if (it == notes.end()) notes.push_back({text, {setting}});
+      else it->second.push_back(setting);
+    };
     for (; i < rows.size() && rows[i].knob == k; ++i) {
       const WhatIfRow& r = rows[i];
       std::vector<std::string> cells{r.recorded ? "*" : "", value_text(r)};
       if (!r.counts) {
-        notes.push_back(fmt::format("{}: needs {}", value_text(r), r.needs));
+        note("needs " + r.needs, value_text(r));
         cells.push_back("needs more than the trace holds (below)");
         t.add(cells);
         continue;
@@ -49,10 +58,10 @@ std::string render_whatif_text(const std::vector<WhatIfRow>& rows, const std::st
       cells.push_back(format_bytes(c.peak_mapped_bytes));
       cells.push_back(c.faults ? fmt::format("{}", *c.faults) : "-");
       t.add(cells);
-      if (!r.note.empty()) notes.push_back(fmt::format("{}: {}", value_text(r), r.note));
+      if (!r.note.empty()) note(r.note, value_text(r));
     }
     out += t.render();
-    for (const std::string& n : notes) out += "    " + n + "\n";
+    for (const auto& [text, settings] : notes) out += fmt::format("    {}: {}\n", fmt::join(settings, ", "), text);
   }
   return out;
 }

@@ -105,6 +105,13 @@ if MODE == "hakmem":
         ok = "needs" in r and "superslab_maps" not in r
         failures += not ok
         print(f"{'ok  ' if ok else 'MISS'} {r['knob']}={r['value']} on a trace with reuses: needs: {r.get('needs')}")
+    # Bad input: one line on stderr, exit 2.
+    for args in ([os.path.join(TMP, "missing.hkt")], [__file__], [cached, "--lru-cap", "4,x"]):
+        p = run([ANALYZE, "whatif", *args])
+        ok = p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1 and not p.stdout
+        failures += not ok
+        print(f"{'ok  ' if ok else 'MISS'} whatif {' '.join(args[1:]) or os.path.basename(args[0])}: "
+              f"exit {p.returncode}, {p.stderr.strip()}")
 else:
     probe = run([ANALYZE, "record", "--no-preload", "-o", os.path.join(TMP, "probe.hkt"), "--", "/bin/true"])
     if 3 <= probe.returncode <= 5:
