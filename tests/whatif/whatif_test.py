@@ -1,24 +1,27 @@
 #!/usr/bin/env python3
 """whatif's predictions against real runs.
 
-  whatif_test.py hakmem|glibc ANALYZE EXAMPLES
+  whatif_test.py hakmem|hakmem-faults|glibc ANALYZE EXAMPLES
 
 For each case: record the example at one setting, run `whatif --format json`
 for other settings, record the example at each of them, and compare every
 predicted count with the real one taken from `report --format json` (the
 allocator's own counters, or the kernel's syscall table): within 10%, or 2
 for small counts. Prints one line per comparison and exits non-zero on any
-miss. The glibc mode exits 77 when BPF cannot load (a failure with
+miss. The hakmem-faults and glibc modes exit 77 when BPF cannot load (a failure with
 HAKMEM_REQUIRE_BPF=1).
 """
+import atexit
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 
 MODE, ANALYZE, EXAMPLES = sys.argv[1], sys.argv[2], sys.argv[3]
 TMP = tempfile.mkdtemp(prefix="whatif_test.")
+atexit.register(shutil.rmtree, TMP, True)
 failures = 0
 
 
@@ -59,8 +62,7 @@ def check(label, predicted, real):
     print(f"{'ok  ' if ok else 'MISS'} {label}: predicted {predicted}, real {real}")
 
 
-def hakmem_case(name, args, knob, option, env_var, recorded_env, values, fields):
-    flags = ["--no-bpf"]
+def hakmem_case(name, args, knob, option, env_var, recorded_env, values, fields, flags=("--no-bpf",)):
     trace = record(name, args, recorded_env, flags)
     rows = {str(r["value"]): r for r in whatif(trace, option, values) if r["knob"] == knob}
     for v in values:
@@ -70,7 +72,8 @@ def hakmem_case(name, args, knob, option, env_var, recorded_env, values, fields)
             failures += 1
             print(f"MISS {name} {env_var}={v}: no prediction ({row and row.get('needs')})")
             continue
-        real = report(record(name, args, {env_var: v}, flags))["allocator"]
+        full = report(record(name, args, {env_var: v}, flags))
+        real = dict(full["allocator"], faults=full["faults"]["total"]["faults"] if full["faults"]["recorded"] else None)
         for field, real_key in fields:
             check(f"{name} {' '.join(args)} {env_var}={v} {field}", row[field], real[real_key])
 
@@ -85,7 +88,22 @@ SS_FIELDS = [("superslab_maps", "superslab_map"), ("superslab_unmaps", "supersla
 LARGE_FIELDS = [("large_maps", "large_map"), ("large_unmaps", "large_unmap"),
                 ("memory_syscalls", "os_calls"), ("peak_mapped_bytes", "peak_mapped_bytes")]
 
-if MODE == "hakmem":
+def need_bpf():
+    probe = run([ANALYZE, "record", "--no-preload", "-o", os.path.join(TMP, "probe.hkt"), "--", "/bin/true"])
+    if 3 <= probe.returncode <= 5:
+        print(f"whatif_test: BPF unavailable (record exit {probe.returncode})")
+        sys.exit(1 if os.environ.get("HAKMEM_REQUIRE_BPF") == "1" else 77)
+
+
+if MODE == "hakmem-faults":
+    # The page faults that would follow, scaled per mapping from the
+    # recorded ones: needs the probe.
+    need_bpf()
+    hakmem_case("superslab_churn", ["10", "64"], "lru_cap", "--lru-cap", "HAKMEM_SS_LRU_CAP", {},
+                ["0", "4", "32"], [("faults", "faults"), ("superslab_maps", "superslab_map")], flags=())
+    hakmem_case("large_block_churn", ["30", "96"], "large_cache", "--large-cache", "HAKMEM_LARGE_CACHE_CAP", {},
+                ["0", "128M"], [("faults", "faults"), ("large_maps", "large_map")], flags=())
+elif MODE == "hakmem":
     # SuperSlabs: a working set of 32 SuperSlabs filled and freed 10 times,
     # recorded at the default cap (16).
     hakmem_case("superslab_churn", ["10", "64"], "lru_cap", "--lru-cap", "HAKMEM_SS_LRU_CAP", {},
@@ -113,10 +131,7 @@ if MODE == "hakmem":
         print(f"{'ok  ' if ok else 'MISS'} whatif {' '.join(args[1:]) or os.path.basename(args[0])}: "
               f"exit {p.returncode}, {p.stderr.strip()}")
 else:
-    probe = run([ANALYZE, "record", "--no-preload", "-o", os.path.join(TMP, "probe.hkt"), "--", "/bin/true"])
-    if 3 <= probe.returncode <= 5:
-        print(f"whatif_test: BPF unavailable (record exit {probe.returncode})")
-        sys.exit(1 if os.environ.get("HAKMEM_REQUIRE_BPF") == "1" else 77)
+    need_bpf()
     values = ["262144", "1048576", "67108864"]
     for name, args in (("brk_trim_churn", ["200"]), ("brk_trim_regrow", ["3", "16"])):
         trace = record(name, args, {}, ["--no-preload"])
