@@ -15,6 +15,7 @@
 #include "analysis/whatif.h"
 #include "analysis/whatif_replay.h"
 
+#include <algorithm>
 #include <unordered_map>
 
 namespace hk::analyze {
@@ -26,7 +27,10 @@ class LruModel final : public WhatIfModel {
 
   void on_event(uint32_t pid, const hk_event& ev) override {
     os_.on_event(ev);
-    if (ev.type == HK_EV_OS_MMAP && ev.reason == HK_OS_SUPERSLAB) ++recorded_map_calls_;
+    if (ev.type == HK_EV_OS_MMAP && ev.reason == HK_OS_SUPERSLAB) {
+      ++recorded_map_calls_;
+      if (ev.len > ss_bytes_) ++recorded_unhinted_;
+    }
     if (ev.type == HK_EV_OS_MUNMAP && ev.reason == HK_OS_ALIGN_TRIM && last_os_was_ss_) ++recorded_map_calls_;
     if (ev.type == HK_EV_OS_MMAP) last_os_was_ss_ = ev.reason == HK_OS_SUPERSLAB;
     Process& p = procs_[pid];
@@ -79,6 +83,7 @@ class LruModel final : public WhatIfModel {
  private:
   struct Process {
     uint64_t live = 0, cached = 0;
+    bool mapped_once = false;
   };
 
   void need(Process& p) {
@@ -88,7 +93,19 @@ class LruModel final : public WhatIfModel {
       return;
     }
     ++maps_;
+    // A map without the hint (each process's first, and later ones as often
+    // as the recorded ones missed it) maps twice the size before the trim.
+    const bool first = !p.mapped_once;
+    p.mapped_once = true;
     os_.model_bytes(int64_t(ss_bytes_));
+    if (first || 2 * (recorded_unhinted_ - std::min(recorded_unhinted_, processes_mapping())) >
+                     recorded_maps_ - std::min(recorded_maps_, processes_mapping()))
+      os_.transient(ss_bytes_);
+  }
+  uint64_t processes_mapping() const {
+    uint64_t n = 0;
+    for (const auto& [pid, p] : procs_) n += p.mapped_once;
+    return n;
   }
   void release(Process& p) {
     if (p.live) --p.live;
@@ -111,7 +128,7 @@ class LruModel final : public WhatIfModel {
   OsReplay os_;
   uint64_t ss_bytes_ = 2u << 20;
   uint64_t maps_ = 0, unmaps_ = 0, cached_peak_ = 0;
-  uint64_t recorded_maps_ = 0, recorded_map_calls_ = 0;
+  uint64_t recorded_maps_ = 0, recorded_map_calls_ = 0, recorded_unhinted_ = 0;
   bool last_os_was_ss_ = false;
   std::unordered_map<uint32_t, Process> procs_;
 };

@@ -26,6 +26,12 @@ void OsReplay::model_bytes(int64_t delta) {
   note_peak();
 }
 
+void OsReplay::transient(uint64_t extra) {
+  model_bytes_ += int64_t(extra);
+  note_peak();
+  model_bytes_ -= int64_t(extra);
+}
+
 void OsReplay::note_peak() {
   const int64_t now = other_bytes_ + model_bytes_;
   if (now > 0 && uint64_t(now) > peak_) peak_ = uint64_t(now);

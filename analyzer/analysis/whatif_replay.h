@@ -24,6 +24,8 @@ class OsReplay {
   void on_event(const hk_event& ev);
   // The model's own mapped bytes changed (by delta, all processes).
   void model_bytes(int64_t delta);
+  // For a moment, extra bytes more were mapped (a map trimmed to alignment).
+  void transient(uint64_t extra);
   uint64_t other_calls() const { return other_calls_; }
   uint64_t peak() const { return peak_; }
 
