@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <string>
 
 namespace hk::analyze {
@@ -47,37 +48,25 @@ void expect_same(const WhatIfCounts& predicted, const WhatIfCounts& measured) {
   EXPECT_EQ(predicted.peak_mapped_bytes, measured.peak_mapped_bytes);
 }
 
-TEST(WhatIf, LruAtTheRecordedCapGivesTheRecordedCounts) {
-  for (const char* name : {"superslab_churn", "fill_free_all_drain_off", "seed_drain_on"}) {
-    SCOPED_TRACE(name);
-    const std::string path = kData + "/" + name + ".hkt";
-    const Report r = analyze_trace(path);
-    const WhatIfRow& m = recorded_row(r, Knob::lru_cap);
-    const WhatIfRow p = replay(path, make_lru_model(m.value));
-    ASSERT_TRUE(p.counts);
-    expect_same(*p.counts, *m.counts);
-  }
-}
-
-TEST(WhatIf, LargeCacheAtTheRecordedCapGivesTheRecordedCounts) {
-  const std::string path = kData + "/large_block_churn.hkt";
+// The model made for the recorded setting of `name`'s trace gives back
+// what the trace measured.
+void expect_recorded_reproduced(const char* name, Knob k,
+                                const std::function<std::unique_ptr<WhatIfModel>(uint64_t)>& make) {
+  SCOPED_TRACE(name);
+  const std::string path = kData + "/" + name + ".hkt";
   const Report r = analyze_trace(path);
-  const WhatIfRow& m = recorded_row(r, Knob::large_cache);
-  const WhatIfRow p = replay(path, make_large_cache_model(m.value));
+  const WhatIfRow& m = recorded_row(r, k);
+  const WhatIfRow p = replay(path, make(m.value));
   ASSERT_TRUE(p.counts) << p.needs;
   expect_same(*p.counts, *m.counts);
 }
 
-TEST(WhatIf, TrimAtTheRecordedThresholdGivesTheRecordedCounts) {
-  for (const char* name : {"brk_trim_churn", "brk_trim_regrow"}) {
-    SCOPED_TRACE(name);
-    const std::string path = kData + "/" + name + ".hkt";
-    const Report r = analyze_trace(path);
-    const WhatIfRow& m = recorded_row(r, Knob::trim_threshold);
-    const WhatIfRow p = replay(path, make_trim_model(m.value));
-    ASSERT_TRUE(p.counts) << p.needs;
-    expect_same(*p.counts, *m.counts);
-  }
+TEST(WhatIf, AtTheRecordedSettingEachModelGivesTheRecordedCounts) {
+  for (const char* name : {"superslab_churn", "fill_free_all_drain_off", "seed_drain_on"})
+    expect_recorded_reproduced(name, Knob::lru_cap, make_lru_model);
+  expect_recorded_reproduced("large_block_churn", Knob::large_cache, make_large_cache_model);
+  for (const char* name : {"brk_trim_churn", "brk_trim_regrow"})
+    expect_recorded_reproduced(name, Knob::trim_threshold, [](uint64_t t) { return make_trim_model(t); });
 }
 
 // Two SuperSlabs needed, both freed, then three needed: a cap of 1 keeps one
