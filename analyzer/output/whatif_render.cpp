@@ -23,7 +23,8 @@ std::string value_text(const WhatIfRow& r) {
 }  // namespace
 
 std::string render_whatif_text(const std::vector<WhatIfRow>& rows, const std::string& trace) {
-  std::string out = fmt::format("What if: {} replayed at other settings (* = as recorded, measured)\n", trace);
+  std::string out = fmt::format(
+      "What if: {} replayed at other settings (* = as recorded, measured; ? = the trace cannot tell)\n", trace);
   for (size_t i = 0; i < rows.size();) {
     const Knob k = rows[i].knob;
     const bool kernel = k == Knob::trim_threshold || k == Knob::mmap_threshold;
@@ -45,7 +46,7 @@ std::string render_whatif_text(const std::vector<WhatIfRow>& rows, const std::st
       std::vector<std::string> cells{r.recorded ? "*" : "", value_text(r)};
       if (!r.counts) {
         note("needs " + r.needs, value_text(r));
-        cells.push_back("needs more than the trace holds (below)");
+        cells.resize(head.size(), "?");  // the note below says what the trace lacks
         t.add(cells);
         continue;
       }
