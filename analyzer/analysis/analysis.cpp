@@ -40,6 +40,7 @@ void Analysis::add_meta(const TraceMeta& meta) {
   }
   if (auto it = r_.trace.meta.find("bpf"); it != r_.trace.meta.end() && it->second == "1")
     r_.trace.has_kernel = true;
+  if (auto it = r_.trace.meta.find("preload"); it != r_.trace.meta.end()) whatif_.set_preload(it->second == "1");
 }
 
 void Analysis::note_time(uint64_t ts) {

@@ -112,8 +112,8 @@ const char* knob_env(Knob k) {
 
 WhatIfRequest WhatIfRequest::for_report() {
   WhatIfRequest q;
-  q.lru_caps = {0, 4, 8, 16, 32, 64, 128, 256, 512, 1024};
-  q.large_caches = {0, 16 * kMiB, 64 * kMiB, 128 * kMiB, 256 * kMiB, 512 * kMiB, 1024 * kMiB};
+  q.lru_caps = {0, 4, 16, 32, 64, 256, 1024};
+  q.large_caches = {0, 64 * kMiB, 128 * kMiB, 256 * kMiB, 1024 * kMiB};
   q.trim_thresholds = {128u << 10, 256u << 10, 512u << 10, 1 * kMiB, 4 * kMiB, 16 * kMiB, 64 * kMiB, 256 * kMiB};
   return q;
 }
@@ -136,17 +136,36 @@ WhatIf::WhatIf(WhatIfRequest request) : request_(std::move(request)) {
   for (uint64_t v : request_.lru_caps) models_.emplace_back(Knob::lru_cap, make_lru_model(v));
   for (uint64_t v : request_.large_caches) models_.emplace_back(Knob::large_cache, make_large_cache_model(v));
   for (uint64_t v : request_.trim_thresholds) models_.emplace_back(Knob::trim_threshold, make_trim_model(v));
-  if (!request_.trim_thresholds.empty()) models_.emplace_back(Knob::trim_threshold, make_trim_model(0, true));
+  if (!request_.trim_thresholds.empty()) {
+    models_.emplace_back(Knob::trim_threshold, make_trim_model(0, true));
+    follower_ = models_.back().second.get();
+  }
 }
 
 WhatIf::~WhatIf() = default;
 
+void WhatIf::set_preload(bool preload) {
+  std::erase_if(models_, [preload](const auto& m) { return preload_knob(m.first) != preload; });
+}
+
 void WhatIf::on_event(uint32_t pid, const hk_event& ev) {
-  for (auto& [k, m] : models_) m->on_event(pid, ev);
+  // Slab, drain and snapshot events, most of a trace, change no model.
+  switch (ev.type) {
+    case HK_EV_CONFIG: case HK_EV_OS_MMAP: case HK_EV_OS_MUNMAP: case HK_EV_OS_MADVISE: case HK_EV_SS_MAP:
+    case HK_EV_SS_UNMAP: case HK_EV_LRU_PUSH: case HK_EV_LRU_POP_HIT: case HK_EV_LRU_POP_MISS:
+    case HK_EV_LRU_EVICT: case HK_EV_LARGE_MAP: case HK_EV_LARGE_UNMAP: case HK_EV_LARGE_REUSE:
+      break;
+    default:
+      return;
+  }
+  for (auto& [k, m] : models_)
+    if (k != Knob::trim_threshold) m->on_event(pid, ev);  // the glibc model reads syscalls only
 }
 
 void WhatIf::on_syscall(const hk_sys_record& rec) {
-  for (auto& [k, m] : models_) m->on_syscall(rec);
+  if (rec.kind == HK_SYS_FAULTS || rec.kind == HK_SYS_RSS) return;  // no model reads them
+  for (auto& [k, m] : models_)
+    if (k == Knob::trim_threshold) m->on_syscall(rec);  // the hakmem models read their events only
 }
 
 std::vector<WhatIfRow> WhatIf::finish(const Report& r) {
@@ -154,7 +173,7 @@ std::vector<WhatIfRow> WhatIf::finish(const Report& r) {
   std::optional<uint64_t> kernel_peak;
   for (size_t i = 0; i < models_.size(); ++i) {
     WhatIfRow row = models_[i].second->finish(r);
-    const bool follower = models_[i].first == Knob::trim_threshold && i + 1 == models_.size();
+    const bool follower = models_[i].second.get() == follower_;
     if (follower) kernel_peak = row.counts ? std::optional(row.counts->peak_mapped_bytes) : std::nullopt;
     else predicted.push_back(std::move(row));
   }

@@ -87,6 +87,9 @@ class WhatIf {
  public:
   explicit WhatIf(WhatIfRequest request = WhatIfRequest::for_report());
   ~WhatIf();
+  // The trace says whether the preload ran: the other allocator's models
+  // have nothing to replay and are dropped (their rows say what they need).
+  void set_preload(bool preload);
   void on_event(uint32_t pid, const hk_event& ev);
   void on_syscall(const hk_sys_record& rec);
   // Rows in request order, knob by knob, each knob's recorded row marked
@@ -96,6 +99,7 @@ class WhatIf {
  private:
   WhatIfRequest request_;
   std::vector<std::pair<Knob, std::unique_ptr<WhatIfModel>>> models_;
+  const WhatIfModel* follower_ = nullptr;  // the heap as recorded: the recorded row's kernel peak
 };
 
 // The row for `value` of knob k, if the rows hold a prediction for it.

@@ -33,7 +33,6 @@ class LruModel final : public WhatIfModel {
     }
     if (ev.type == HK_EV_OS_MUNMAP && ev.reason == HK_OS_ALIGN_TRIM && last_os_was_ss_) ++recorded_map_calls_;
     if (ev.type == HK_EV_OS_MMAP) last_os_was_ss_ = ev.reason == HK_OS_SUPERSLAB;
-    Process& p = procs_[pid];
     switch (ev.type) {
       case HK_EV_CONFIG:
         ss_bytes_ = ev.b ? ev.b : ss_bytes_;
@@ -43,14 +42,14 @@ class LruModel final : public WhatIfModel {
         break;
       case HK_EV_LRU_POP_HIT:
       case HK_EV_LRU_POP_MISS:
-        need(p);
+        need(proc(pid));
         break;
       case HK_EV_LRU_PUSH:
-        release(p);
+        release(proc(pid));
         break;
       case HK_EV_SS_UNMAP:
-        if (ev.reason == HK_SS_LRU_OFF || ev.reason == HK_SS_LRU_FULL) release(p);
-        else if (ev.reason == HK_SS_TRIM) trim(p);
+        if (ev.reason == HK_SS_LRU_OFF || ev.reason == HK_SS_LRU_FULL) release(proc(pid));
+        else if (ev.reason == HK_SS_TRIM) trim(proc(pid));
         break;  // HK_SS_EVICT: the recorded cap's doing, the model has its own
       case HK_EV_FORK:
         // The child's ring opens with FORK: it inherits the parent's
@@ -86,6 +85,11 @@ class LruModel final : public WhatIfModel {
     bool mapped_once = false;
   };
 
+  // Elements of an unordered_map stay put, so the last one found is kept.
+  Process& proc(uint32_t pid) {
+    if (!last_ || pid != last_pid_) last_ = &procs_[pid], last_pid_ = pid;
+    return *last_;
+  }
   void need(Process& p) {
     ++p.live;
     if (p.cached) {
@@ -131,6 +135,8 @@ class LruModel final : public WhatIfModel {
   uint64_t recorded_maps_ = 0, recorded_map_calls_ = 0, recorded_unhinted_ = 0;
   bool last_os_was_ss_ = false;
   std::unordered_map<uint32_t, Process> procs_;
+  Process* last_ = nullptr;
+  uint32_t last_pid_ = 0;
 };
 
 }  // namespace

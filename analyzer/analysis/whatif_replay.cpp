@@ -8,10 +8,20 @@ void OsReplay::on_event(const hk_event& ev) {
   if (ev.type != HK_EV_OS_MMAP && ev.type != HK_EV_OS_MUNMAP && ev.type != HK_EV_OS_MADVISE) return;
   uint8_t purpose = ev.reason;
   if (ev.reason == HK_OS_ALIGN_TRIM) {
-    auto it = last_map_reason_.find(ev.tid);
-    purpose = it == last_map_reason_.end() ? 0 : it->second;
-  } else if (ev.type == HK_EV_OS_MMAP && last_map_reason_.size() < AllocatorMetrics::kMaxTracked) {
-    last_map_reason_[ev.tid] = ev.reason;
+    if (ev.tid == last_tid_) {
+      purpose = last_reason_;
+    } else {
+      auto it = last_map_reason_.find(ev.tid);
+      purpose = it == last_map_reason_.end() ? 0 : it->second;
+    }
+  } else if (ev.type == HK_EV_OS_MMAP) {
+    // One thread maps most of the time: its reason is kept at hand, the
+    // others' in the map.
+    if (ev.tid != last_tid_ && last_tid_ && last_map_reason_.size() < AllocatorMetrics::kMaxTracked)
+      last_map_reason_[last_tid_] = last_reason_;
+    last_tid_ = ev.tid;
+    last_reason_ = ev.reason;
+    if (!last_map_reason_.empty()) last_map_reason_.erase(ev.tid);
   }
   if (purpose == owned_) return;
   ++other_calls_;

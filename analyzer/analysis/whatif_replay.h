@@ -35,7 +35,9 @@ class OsReplay {
   uint64_t other_calls_ = 0;
   int64_t other_bytes_ = 0, model_bytes_ = 0;
   uint64_t peak_ = 0;
-  std::unordered_map<uint32_t, uint8_t> last_map_reason_;  // tid -> reason
+  uint32_t last_tid_ = 0;  // the thread of the latest map, and its reason
+  uint8_t last_reason_ = 0;
+  std::unordered_map<uint32_t, uint8_t> last_map_reason_;  // other threads: tid -> reason
 };
 
 // Faults scaled to a predicted number of mappings: the trace's faults, less
