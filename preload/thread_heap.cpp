@@ -120,7 +120,9 @@ void* return_run(ThreadHeap* h, void* p, Tally& t, uint64_t limit) {
     void* next = *static_cast<void**>(p);
     if ((reinterpret_cast<uintptr_t>(p) & off_mask) >= carved_end || n == used)
       double_free(p);
-    *static_cast<void**>(p) = list;
+    // A remotely freed block has no key yet; refill hands freelists over whole.
+    static_cast<uintptr_t*>(p)[0] = reinterpret_cast<uintptr_t>(list);
+    static_cast<uintptr_t*>(p)[1] = g_free_key;
     list = p;
     ++n;
     p = next;
@@ -420,8 +422,9 @@ void* refill(ThreadHeap* h, unsigned cls) {
     // Carve backwards so the SLL hands blocks out in address order.
     char* base = slab_base(s) + size_t(s->carved) * s->bsize;
     for (uint32_t i = n; i-- > 0;) {
-      void* p = base + size_t(i) * s->bsize;
-      *static_cast<void**>(p) = head;
+      auto* p = reinterpret_cast<uintptr_t*>(base + size_t(i) * s->bsize);
+      p[0] = reinterpret_cast<uintptr_t>(head);
+      p[1] = g_free_key;
       head = p;
     }
     s->carved += n;
@@ -505,6 +508,7 @@ void* global_alloc(unsigned cls) {
   Guard g(g_global_lock);
   Bin& b = g_global_bins[cls];
   if (void* p = b.head) {
+    if (static_cast<uintptr_t*>(p)[1] != g_free_key) double_free(p);
     b.head = *static_cast<void**>(p);
     store(b.count, load(b.count) - 1);
     return p;
@@ -546,8 +550,10 @@ void* refill_or_attach(unsigned cls) {
 }  // namespace
 
 void* refill_and_alloc(unsigned cls) {
-  void* p = refill_or_attach(cls);
-  if (p) static_cast<uintptr_t*>(p)[1] = 0;
+  auto* p = static_cast<uintptr_t*>(refill_or_attach(cls));
+  if (!p) return nullptr;
+  if (p[1] != g_free_key) double_free(p);  // the pop's check (hot_path.h)
+  p[1] = 0;
   return p;
 }
 
@@ -558,19 +564,6 @@ void init_free_key() {
   uintptr_t k = 0x9E3779B97F4A7C15ull;
   if (const auto* r = reinterpret_cast<const uintptr_t*>(getauxval(AT_RANDOM))) k ^= r[1];
   g_free_key = k | 1;  // never 0, which malloc writes
-}
-
-void free_suspect(void* p, Slab* s) {
-  ThreadCache& tc = t_tc;
-  auto listed = [p](void* q) {
-    for (; q; q = *static_cast<void**>(q))
-      if (q == p) return true;
-    return false;
-  };
-  if (listed(tc.bins[s->cls].head) || listed(tc.heap->cls[s->cls].spill) ||
-      listed(slab_head(s)->freelist))
-    double_free(p);
-  free_local(p, s);
 }
 
 void free_overflow(void* p, Slab* s) {
@@ -631,7 +624,9 @@ void free_not_owned(void* p, Slab* s) {
 }
 
 void invalid_free(const void* p) { fatal("free(): invalid pointer", p); }
-void double_free(const void* p) { fatal("free(): double free detected for", p); }
+// Raised where a block freed twice is met again (its next pop, or a drain
+// returning it), not at the second free() itself (hot_path.h).
+void double_free(const void* p) { fatal("double free detected: freed twice, then reused:", p); }
 
 void drain_current_thread(hk_drain_reason reason) {
   ThreadCache& tc = t_tc;
