@@ -316,6 +316,8 @@ void drain_heap(ThreadHeap* h, hk_drain_reason reason) {
         else back = cut_sll_after(b, n - give);
         if (L.fill > 1) L.fill /= 2;
       }
+      if (b.pops == 0 && b.cap > kClasses.sll_cap[c])
+        b.cap = uint16_t(b.cap / 2 > kClasses.sll_cap[c] ? b.cap / 2 : kClasses.sll_cap[c]);
       b.start = uint16_t(load(b.count));
       b.pops = 0;
     } else {
@@ -566,11 +568,27 @@ void init_free_key() {
   g_free_key = k | 1;  // never 0, which malloc writes
 }
 
+// A full SLL whose class also refilled in batches of half its capacity
+// since the last drain (refill doubles the batch each time) holds less than
+// the bulk the program allocates and frees: it doubles, up to the class's
+// maximum, instead of flushing. The periodic drain halves an SLL that saw
+// no pop all interval, so a class that went quiet gives the room back.
+// Callgrind, 1000 blocks of one size allocated then freed, seven sizes:
+// 167M -> 134M instructions (mimalloc 117M); peak RSS of the bench rows the
+// same.
+bool grow_sll(Bin& b, const ClassLists& L, unsigned cls) {
+  const uint32_t max = kClasses.sll_cap_max[cls];
+  if (b.cap >= max || L.fill < b.cap / 2u) return false;
+  b.cap = uint16_t(2u * b.cap < max ? 2u * b.cap : max);
+  return true;
+}
+
 void free_overflow(void* p, Slab* s) {
   ErrnoKeeper keep;
   ThreadCache& tc = t_tc;
   ThreadHeap* h = tc.heap;
   Bin& b = tc.bins[s->cls];
+  if (grow_sll(b, h->cls[s->cls], s->cls)) return push_local(&tc, p, s, tc.free_key);
   // The most recently freed half goes: its blocks are still in cache, so
   // walking and returning them is cheap, where the older half is cold (a
   // fill/free-all phase touched megabytes since). tcmalloc releases from

@@ -37,7 +37,7 @@ namespace hk {
 // four; and this bound, lower than the low-water mark, returns fewer blocks
 // that are needed again at once (random_mixed 16..1040: 615K blocks drained
 // per 20M operations with the low-water mark, 45K with this, 3.5% less
-// time). All counts are 16 bits (cap is at most 256), so that the free fast
+// time). All counts are 16 bits (cap is at most 4096), so that the free fast
 // path compares count with cap straight from memory; pops may wrap, which
 // at worst returns blocks that were in use (correct, just not idle).
 struct Bin {
