@@ -1,10 +1,19 @@
 // The allocator's fast paths: small malloc and free, on one screen.
 //
 // Contract: called by the exported malloc/free family on any thread. No
-// lock, no atomic read-modify-write, no syscall, no event: a table lookup
-// and a TLS SLL pop for malloc; a registry lookup, an owner check, a push and
-// the drain tick (one add, one compare) for free. Every miss, and every
-// check that fails, leaves for a slow path in thread_heap.h.
+// lock, no atomic read-modify-write, no syscall, no event: a table lookup,
+// a TLS SLL pop and its double-free check for malloc; a registry lookup, an
+// owner check, a push and the drain tick (one add, one compare) for free.
+// Every miss, and every check that fails, leaves for a slow path in
+// thread_heap.h.
+//
+// A double free is caught at the pop, not in free(): free() would have to
+// read the freed block, which is cold when a program frees what it filled
+// long ago, and that read was most of free's time in fill_free_all (perf).
+// Every parked block carries g_free_key in its second word and the pop
+// clears it, so a block freed twice (two SLL entries, or an SLL entry and a
+// slab freelist entry) fails the check the second time it would be handed
+// out: never to two owners at once (thread_heap.h).
 //
 // Both paths take the thread cache's address once (this_cache()) and reach
 // every field through it. Named TLS accesses would be shorter to write, but
@@ -33,12 +42,19 @@ inline ThreadCache* this_cache() {
 }
 
 inline void* pop_or_refill(unsigned cls) {
-  Bin* b = &this_cache()->bins[cls];
+  ThreadCache* tc = this_cache();
+  Bin* b = &tc->bins[cls];
   const uint32_t n = b->count.load(std::memory_order_relaxed);
   if (__builtin_expect(n == 0, 0)) return refill_and_alloc(cls);
-  b->pops = uint16_t(b->pops + 1);  // for the drain's idle count
   uintptr_t* word = static_cast<uintptr_t*>(b->head);
-  b->head = reinterpret_cast<void*>(word[0]);
+  if (__builtin_expect(word[1] != tc->free_key, 0)) double_free(word);
+  b->pops = uint16_t(b->pops + 1);  // for the drain's idle count
+  void* next = reinterpret_cast<void*>(word[0]);
+  b->head = next;
+  // The next pop of this class reads the next block, which went cold since
+  // it was freed; fetching it now overlaps that miss with the program's
+  // work instead of making each pop wait for the last one's.
+  __builtin_prefetch(next, 1, 3);
   b->count.store(uint16_t(n - 1), std::memory_order_relaxed);
   word[1] = 0;  // no longer parked: clear the double-free key
   return word;
@@ -75,9 +91,7 @@ inline void free(void* p) {
   if (__builtin_expect(s->owner.load(std::memory_order_relaxed) != tc->heap, 0))
     return free_not_owned(p, s);
   if (__builtin_expect(!is_block_start(s, p), 0)) return invalid_free(p);
-  const uintptr_t key = tc->free_key;
-  if (__builtin_expect(static_cast<uintptr_t*>(p)[1] == key, 0)) return free_suspect(p, s);
-  push_local(tc, p, s, key);
+  push_local(tc, p, s, tc->free_key);
 }
 
 }  // namespace hk

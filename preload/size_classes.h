@@ -37,7 +37,8 @@ struct ClassTables {
   // a branch that mispredicted whenever a program mixed sizes across it.
   uint8_t by_16[kMaxSmall / 16 + 1];
   uint32_t size[kNumClasses];
-  uint16_t sll_cap[kNumClasses];
+  uint16_t sll_cap[kNumClasses];      // a thread's SLL starts at this capacity
+  uint16_t sll_cap_max[kNumClasses];  // and may grow to this one (thread_heap.cpp)
   // 32 KiB pages per slab (superslab.h): 1, or 2 for the classes above
   // 16 KiB, so that every slab holds at least kMinSlabBlocks blocks.
   uint8_t pages[kNumClasses];
@@ -74,6 +75,13 @@ constexpr ClassTables make_class_tables() {
     size_t cap = 32768 / s;
     cap = cap < 16 ? 16 : (cap > 256 ? 256 : cap);
     t.sll_cap[c] = uint16_t(cap);
+    // A class the program fills and frees in bulks larger than that grows
+    // its SLL to 1 MiB of blocks (at most 4096), so the bulk cycles
+    // through the thread cache instead of through the slabs (glibc's
+    // bench-malloc-simple pattern: 1000 blocks of one size, then free all).
+    size_t max = 1048576 / s;
+    max = max < cap ? cap : (max > 4096 ? 4096 : max);
+    t.sll_cap_max[c] = uint16_t(max);
   }
   // The tightest class for each multiple of 16 (classes are multiples of 16).
   c = 0;

@@ -37,7 +37,7 @@ namespace hk {
 // four; and this bound, lower than the low-water mark, returns fewer blocks
 // that are needed again at once (random_mixed 16..1040: 615K blocks drained
 // per 20M operations with the low-water mark, 45K with this, 3.5% less
-// time). All counts are 16 bits (cap is at most 256), so that the free fast
+// time). All counts are 16 bits (cap is at most 4096), so that the free fast
 // path compares count with cap straight from memory; pops may wrap, which
 // at worst returns blocks that were in use (correct, just not idle).
 struct Bin {
@@ -84,14 +84,13 @@ void free_not_owned(void* p, Slab* s); // another thread (or nobody) owns s
 [[noreturn]] void invalid_free(const void* p);
 [[noreturn]] void double_free(const void* p);
 
-// A block parked in a TLS SLL carries g_free_key in its second word (every
-// class is at least 16 bytes); malloc clears it. A free that finds the key
-// is probably a double free: check_double_free() looks for the block among
-// this thread's parked blocks and its slab's freelist and aborts if it is
-// there (a chance match with user data just carries on). Random per process.
+// Every free block a thread cache can hand out carries g_free_key in its
+// second word (every class is at least 16 bytes): free's push, the carve
+// and every return to a slab's freelist write it, and malloc checks and
+// clears it. A block that lacks it when popped was handed out already since
+// it was parked: it was freed twice, and the pop aborts (double_free) before
+// a second owner gets it. Random per process, never 0.
 extern uintptr_t g_free_key;
-// Aborts if p is parked already; else frees it as the owner would.
-void free_suspect(void* p, Slab* s);
 void init_free_key();
 
 // Returns every block this thread parks (SLL and spill) to its slabs and

@@ -3,6 +3,7 @@
 // never corrupt the heap silently. glibc's messages ("free(): invalid
 // pointer") name no pointer, so these fail on glibc.
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <cctype>
 #include <cstdint>
@@ -85,6 +86,27 @@ TEST_F(BadFree, InteriorPointerOfLargeBlockAborts) {
   free(block);
 }
 
+namespace {
+
+// hakmem catches a small block's double free when the block would be handed
+// out again (hot_path.h), not in the second free(): the mallocs that follow
+// must abort before two of them return the same block.
+void* (*volatile g_malloc)(size_t) = malloc;
+
+// n mallocs of `size`, none freed: if `twice` comes back a second time, two
+// owners hold it, which must never happen: the allocator has to abort first.
+// Returning normally fails the death test too.
+void malloc_until_repeat(size_t size, int n, const void* twice) {
+  int seen = 0;
+  for (int i = 0; i < n; ++i)
+    if (g_malloc(size) == twice && ++seen == 2) {
+      fprintf(stderr, "block %p handed out twice\n", twice);
+      _exit(0);  // no abort line and status 0: EXPECT_DEATH fails
+    }
+}
+
+}  // namespace
+
 TEST_F(BadFree, ImmediateDoubleFreeOfSmallBlockAborts) {
   void* p = opaque(malloc(48));
   ASSERT_EQ(hakmem_owns(p), 1);
@@ -92,6 +114,7 @@ TEST_F(BadFree, ImmediateDoubleFreeOfSmallBlockAborts) {
       {
         g_free(p);
         g_free(p);
+        malloc_until_repeat(48, 4, p);
       },
       abort_line_regex(p));
   free(p);  // the double free happened in the child only
@@ -108,10 +131,31 @@ TEST_F(BadFree, DoubleFreeWithAnotherFreeInBetweenAborts) {
         g_free(a);
         g_free(b);
         g_free(a);
+        malloc_until_repeat(64, 6, a);
       },
       abort_line_regex(a));
   free(a);
   free(b);
+}
+
+TEST_F(BadFree, DoubleFreeLeftThroughDrainsIsCaughtBeforeReuse) {
+  // Frees of other blocks between the double free and the next mallocs run
+  // the periodic drain and the SLL's overflow, which return the twice-freed
+  // block (both entries) to its slab's freelist; it must still never reach
+  // two owners.
+  void* a = opaque(malloc(64));
+  ASSERT_EQ(hakmem_owns(a), 1);
+  EXPECT_DEATH(
+      {
+        void* others[3000];
+        for (void*& o : others) o = g_malloc(64);
+        g_free(a);
+        g_free(a);
+        for (void* o : others) g_free(o);
+        malloc_until_repeat(64, 6000, a);
+      },
+      "hakmem: double free");
+  free(a);
 }
 
 TEST_F(BadFree, DoubleFreeOfLargeBlockAborts) {

@@ -93,6 +93,8 @@ TEST(Misuse, InvalidAndDoubleFreesAbortWithOneLine) {
         void* p = opaque(malloc(64));
         free(p);
         free(opaque(p));
+        // Caught when the block would be handed out a second time.
+        for (int i = 0; i < 3; ++i) opaque(malloc(64));
       },
       "double free");
   EXPECT_DEATH(

@@ -1,5 +1,8 @@
 // Drain toggle: fill_free_all under the real allocator with a ring, TLS SLL
-// drain off (the seed's Phase 9 bug, on purpose) and on. The event streams
+// drain off (the seed's Phase 9 bug, on purpose) and on. Its 200,000 blocks
+// per round are more than the thread cache may hold (an SLL grows to at
+// most 1 MiB of blocks per class), so with the drain on they must go back
+// to their slabs; a working set that fits stays parked and hot. The event streams
 // must show the gap: LRU pushes and slab-empty events appear only when the
 // drain returns blocks to their slabs, and the snapshots show parked blocks
 // still counted as used when it is off.
@@ -36,7 +39,7 @@ Stream record(const char* drain_interval) {
     setenv("HAKMEM_RING", dir.prefix().c_str(), 1);
     setenv("HAKMEM_RING_SIZE", "64M", 1);
     setenv("HAKMEM_TLS_SLL_DRAIN_INTERVAL", drain_interval, 1);
-    execl(FILL_FREE_ALL, FILL_FREE_ALL, "30", "20000", "1234567", static_cast<char*>(nullptr));
+    execl(FILL_FREE_ALL, FILL_FREE_ALL, "10", "200000", "1234567", static_cast<char*>(nullptr));
     _exit(127);
   }
   EXPECT_EQ(hk::test::wait_child(pid), 0);
