@@ -500,6 +500,12 @@ std::optional<Diagnosis> madvise_churn(const Report& r, const std::vector<Diagno
       "purge saved nothing and cost {:.1f}% of the run in the kernel.",
       share_pct);
   d.fix = purge_fix(owner);
+  if (owner == SiteOwner::hakmem)
+    for (const WhatIfRow& row : r.whatif)
+      if (row.knob == Knob::purge_delay && !row.counts) {
+        d.fix += "; whatif cannot predict another HAKMEM_PURGE_DELAY_MS from this trace: it needs " + row.needs;
+        break;
+      }
   d.evidence = {{"madvise_calls", double(fm.madvise_calls())},
                 {"madvise_bytes", double(fm.madvise_bytes())},
                 {"madvise_ns", double(fm.madvise_ns())},

@@ -115,6 +115,7 @@ WhatIfRequest WhatIfRequest::for_report() {
   q.lru_caps = {0, 4, 16, 32, 64, 256, 1024};
   q.large_caches = {0, 64 * kMiB, 128 * kMiB, 256 * kMiB, 1024 * kMiB};
   q.trim_thresholds = {128u << 10, 256u << 10, 512u << 10, 1 * kMiB, 4 * kMiB, 16 * kMiB, 64 * kMiB, 256 * kMiB};
+  q.purge_delays_ms = {0};  // no model: the row says what a prediction would need
   return q;
 }
 

@@ -103,6 +103,13 @@ if MODE == "hakmem-faults":
                 ["0", "4", "32"], [("faults", "faults"), ("superslab_maps", "superslab_map")], flags=())
     hakmem_case("large_block_churn", ["30", "96"], "large_cache", "--large-cache", "HAKMEM_LARGE_CACHE_CAP", {},
                 ["0", "128M"], [("faults", "faults"), ("large_maps", "large_map")], flags=())
+    # hakmem's own purges refaulted: the fix says what a purge-delay
+    # prediction would need instead of guessing one.
+    purged = report(record("superslab_churn", ["10", "64"], {"HAKMEM_PURGE_DELAY_MS": "1"}, []))
+    fix = next((d["fix"] for d in purged["diagnoses"] if d["id"] == "madvise_churn"), "")
+    ok = "whatif cannot predict another HAKMEM_PURGE_DELAY_MS" in fix
+    failures += not ok
+    print(f"{'ok  ' if ok else 'MISS'} madvise_churn fix at HAKMEM_PURGE_DELAY_MS=1: {fix[-120:]}")
 elif MODE == "hakmem":
     # SuperSlabs: a working set of 32 SuperSlabs filled and freed 10 times,
     # recorded at the default cap (16).
