@@ -127,6 +127,19 @@ void unmap_logged_locked(const Cached& c) {
   unmap_large(c);
 }
 
+// What the cache may hold: HAKMEM_LARGE_CACHE_CAP, or the peak of live
+// large bytes when that is more (unless HAKMEM_LARGE_CACHE_ADAPTIVE=0). A
+// fixed cap made a program whose big buffers outgrew it (malloc-large's
+// twenty of 5-25 MiB) unmap each one and fault every page of the next;
+// the peak is what the program showed it needs again. What the cache keeps
+// and nobody reuses is purged after the delay (purge.h), so it costs
+// address space, not resident pages.
+size_t cache_limit_locked() {
+  const size_t cap = g_cfg.large_cache_cap;
+  if (!cap || !g_cfg.large_cache_adaptive) return cap;
+  return g_peak_live_bytes > cap ? g_peak_live_bytes : cap;
+}
+
 void cache_remove(size_t i) {
   g_cache_bytes -= g_cache[i].len;
   for (; i + 1 < g_cache_n; ++i) g_cache[i] = g_cache[i + 1];
@@ -157,11 +170,12 @@ void cache_insert_locked(Cached c) {
     cache_remove(i);
     i = 0;  // the merged range may now touch an entry already passed
   }
-  if (c.len > g_cfg.large_cache_cap) {  // merged past what the cache may hold
+  const size_t limit = cache_limit_locked();
+  if (c.len > limit) {  // merged past what the cache may hold
     unmap_logged_locked(c);
     return;
   }
-  while (g_cache_n == kCacheSlots || g_cache_bytes + c.len > g_cfg.large_cache_cap) evict_oldest_locked();
+  while (g_cache_n == kCacheSlots || g_cache_bytes + c.len > limit) evict_oldest_locked();
   g_cache[g_cache_n++] = c;
   g_cache_bytes += c.len;
   g_stats.large_cached_bytes.store(g_cache_bytes, std::memory_order_relaxed);
@@ -203,7 +217,7 @@ void cut_tail_locked(Cached& c, size_t len) {
   const Cached tail{c.base + len, c.len - len, 0, c.age};
   c.len = len;
   registry_cut_large(tail.base, +1);
-  if (tail.len <= g_cfg.large_cache_cap) {
+  if (tail.len <= cache_limit_locked()) {
     cache_insert_locked(tail);
   } else {
     unmap_logged_locked(tail);
@@ -240,8 +254,14 @@ void* large_alloc(size_t size, size_t align, bool* fresh) {
     if (best == kCacheSlots) {
       // A new mapping: give back the oldest cached ones (all too small for
       // this request) that would take the footprint past the peak of live
-      // large bytes. Syscalls follow the footprint's growth, not the loop.
-      const size_t peak = g_live_bytes + need > g_peak_live_bytes ? g_live_bytes + need : g_peak_live_bytes;
+      // large bytes and an eighth. Syscalls follow the footprint's growth,
+      // not the loop. The eighth is room for the pieces of split blocks
+      // waiting for their neighbours: with none, a loop of random sizes
+      // (large_buffer_swap) unmapped a cached block at every miss and faulted
+      // 3.7x the pages of the live set; with a quarter, peak RSS went 1.25x
+      // the leanest peer's.
+      size_t peak = g_live_bytes + need > g_peak_live_bytes ? g_live_bytes + need : g_peak_live_bytes;
+      peak += peak / 8;
       while (g_cache_n && g_live_bytes + g_cache_bytes + need > peak) evict_oldest_locked();
     } else {
       got = g_cache[best];
@@ -307,7 +327,7 @@ bool large_free(void* p) {
     erase(e);
     --g_count;
     g_live_bytes -= c.len;
-    if (c.len > g_cfg.large_cache_cap) {
+    if (c.len > cache_limit_locked()) {
       unmap_logged_locked(c);
     } else {
       cache_insert_locked(c);
