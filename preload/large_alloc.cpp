@@ -33,6 +33,9 @@ struct Cached {
   size_t len;
   size_t req;
   PurgeAge age;  // purge.h; kPurgeDone: its pages are zero and not resident
+  // A miss could not extend it: both neighbours were mapped. Not tried
+  // again until it merges with one (the merged range starts clear).
+  bool boxed = false;
 };
 
 // All below: guarded by g_large_lock.
@@ -277,7 +280,7 @@ void* large_alloc(size_t size, size_t align, bool* fresh) {
         best = i;
         if (len == need) break;  // lengths are quantised: exact fits are common
       }
-      if (biggest == kCacheSlots || len > g_cache[biggest].len) biggest = i;
+      if (!g_cache[i].boxed && (biggest == kCacheSlots || len > g_cache[biggest].len)) biggest = i;
     }
     if (best == kCacheSlots) {
       // A miss: every cached range is too small. The biggest, when it is a
@@ -316,6 +319,7 @@ void* large_alloc(size_t size, size_t align, bool* fresh) {
       got = Cached{grow.base < piece.base ? grow.base : piece.base, need, size, grow.age};
     } else {
       Guard g(g_large_lock);  // neither side was free: it goes back
+      grow.boxed = true;
       cache_insert_locked(grow);
     }
   }
