@@ -3,11 +3,13 @@
  *
  *   large_block_churn [ITERS [MIB]]   defaults: 200 96
  *
- * hakmem keeps freed large mappings in a cache of HAKMEM_LARGE_CACHE_CAP
- * bytes (64 MiB by default). A block bigger than that is unmapped at every
- * free and mapped again at the next malloc: two syscalls and fresh page
- * faults per iteration. `hakmem-analyze report` names this
- * large_block_churn. (glibc does the same above its mmap threshold.)
+ * With HAKMEM_LARGE_CACHE_ADAPTIVE=0, hakmem keeps freed large mappings in
+ * a cache of a fixed HAKMEM_LARGE_CACHE_CAP bytes (64 MiB by default). A
+ * block bigger than that is unmapped at every free and mapped again at the
+ * next malloc: two syscalls and fresh page faults per iteration.
+ * `hakmem-analyze report` names this large_block_churn. (glibc does the
+ * same above its mmap threshold.) By default the cache grows to the peak
+ * of live large bytes, and this loop reuses one mapping.
  */
 #include "workload_common.h"
 

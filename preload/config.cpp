@@ -47,6 +47,7 @@ void config_load() {
   read_number("HAKMEM_SS_LRU_CAP", c.lru_cap);
   read_number("HAKMEM_LARGE_CACHE_CAP", c.large_cache_cap);
   read_number("HAKMEM_PURGE_DELAY_MS", c.purge_delay_ms);
+  read_number("HAKMEM_LARGE_CACHE_ADAPTIVE", c.large_cache_adaptive);  // 0 or 1
   c.stats = read_flag("HAKMEM_STATS");
   c.lru_debug = read_flag("HAKMEM_SS_LRU_DEBUG");
   c.free_debug = read_flag("HAKMEM_SS_FREE_DEBUG");

@@ -3,9 +3,11 @@
 // Contract: any thread, under the large lock (never on the small fast
 // paths). Live blocks are found through a table keyed by the exact pointer
 // handed out, so a free of anything else is recognised as invalid without
-// touching it. Freed mappings go to a bounded cache (HAKMEM_LARGE_CACHE_CAP
-// bytes, 0 disables) that later requests reuse, so a loop of big
-// malloc/free makes no syscall per iteration. malloc_usable_size of a
+// touching it. Freed mappings go to a cache that later requests reuse, so
+// a loop of big malloc/free makes no syscall per iteration. It holds up to
+// the peak of live large bytes (at least HAKMEM_LARGE_CACHE_CAP, 0
+// disables), and a miss first tries to extend the biggest cached range in
+// place, so a working set of big buffers keeps its resident pages. malloc_usable_size of a
 // block is its request's size class (1/8 of a power of two, page-rounded):
 // a cached mapping more than a quarter bigger is split, never handed whole,
 // so no big block's pages stay resident on a small block's account.

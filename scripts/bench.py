@@ -84,6 +84,17 @@ WORKLOADS = [
              ["4", "25000000", "400", "1234567"], ["4", "500000", "400", "1234567"], 1),
     Workload("large_block_loop", "large_block_loop", ["300000", "1"], ["2000", "1"], 0),
     Workload("larson", "larson", ["4", "600"], ["4", "10"], 1),
+    # Issue 15: the shapes of well-known allocator benchmarks, written here
+    # from their descriptions (examples/*.c say which).
+    Workload("stress_large_small", "stress_large_small", ["4", "50", "25", "1"],
+             ["4", "5", "2", "1"], 2),
+    Workload("large_buffer_swap", "large_buffer_swap", ["500", "20", "1"],
+             ["20", "20", "1"], 0),
+    Workload("fixed_size_batches", "fixed_size_batches", ["1200", "1"], ["20", "1"], 0),
+    Workload("tree_builder", "tree_builder", ["4000000", "20000", "1"],
+             ["200000", "20000", "1"], 0),
+    Workload("mt_mixed_sizes_8t", "mt_mixed_sizes", ["8", "1500000", "2000", "1"],
+             ["8", "50000", "2000", "1"], 1),
 ]
 
 NUMBER = r"([0-9]+(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?)"

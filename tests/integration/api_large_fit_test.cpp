@@ -160,6 +160,34 @@ TEST(LargeFit, CachedLargeMappingsNobodyReusesArePurgedAfterTheDelay) {
   free(z);
 }
 
+// malloc-large's shape: big buffers replaced while others stay live. The
+// cache holds up to the peak of live large bytes, so 96 MiB freed (past
+// the 64 MiB default cap) comes back without a mapping; with a fixed cap it
+// was unmapped and its pages faulted again (HAKMEM_LARGE_CACHE_ADAPTIVE=0
+// makes this test fail).
+TEST(LargeFit, BuffersFreedPastTheCapAreKeptWhileTheLiveSetWasThatBig) {
+  if (stats().large_cache_cap == 0 || stats().large_cache_cap >= 96 * kMiB)
+    GTEST_SKIP() << "HAKMEM_LARGE_CACHE_CAP is off or above what this test frees";
+  malloc_trim(0);
+  constexpr int kBuffers = 8, kReplaced = 6;
+  std::vector<unsigned char*> buf(kBuffers);
+  for (auto& b : buf) {
+    b = static_cast<unsigned char*>(malloc(16 * kMiB));
+    ASSERT_NE(b, nullptr);
+    memset(b, 1, 16 * kMiB);
+  }
+  for (int i = 0; i < kReplaced; ++i) free(opaque(buf[i]));
+  const hakmem_stats before = stats();
+  for (int i = 0; i < kReplaced; ++i) {
+    buf[i] = static_cast<unsigned char*>(malloc(16 * kMiB));
+    ASSERT_NE(buf[i], nullptr);
+    memset(buf[i], 2, 16 * kMiB);
+  }
+  EXPECT_EQ(stats().large_maps, before.large_maps) << "the freed 96 MiB could have served them all";
+  EXPECT_EQ(stats().large_unmaps, before.large_unmaps);
+  for (auto* b : buf) free(b);
+}
+
 TEST(LargeFit, EmptySuperSlabsAndFreeSlabsNobodyReusesArePurgedAfterTheDelay) {
   if (stats().purge_delay_ms == 0) GTEST_SKIP() << "HAKMEM_PURGE_DELAY_MS=0: purging is off";
   malloc_trim(0);
