@@ -287,7 +287,11 @@ void* large_alloc(size_t size, size_t align, bool* fresh) {
       // good part of the request, is taken to be extended in place by the
       // rest (below), so its resident pages serve the request instead of
       // being unmapped while fresh ones fault in.
-      if (biggest != kCacheSlots && g_cache[biggest].len >= need / kGrowMinPart) {
+      // Both are the adaptive cache's: with HAKMEM_LARGE_CACHE_ADAPTIVE=0
+      // a miss maps anew within the bare peak, the fixed cache that
+      // `whatif --large-cache` models.
+      const bool adaptive = g_cfg.large_cache_adaptive;
+      if (adaptive && biggest != kCacheSlots && g_cache[biggest].len >= need / kGrowMinPart) {
         grow = g_cache[biggest];
         grow.req = size;
         cache_remove(biggest);
@@ -303,7 +307,7 @@ void* large_alloc(size_t size, size_t align, bool* fresh) {
       // the leanest peer's (jemalloc, 417 MB), within issue 15's 1.25x.
       const size_t add = need - grow.len;
       size_t peak = g_live_bytes + need > g_peak_live_bytes ? g_live_bytes + need : g_peak_live_bytes;
-      peak += peak / 5;
+      if (adaptive) peak += peak / 5;
       while (g_cache_n && g_live_bytes + grow.len + g_cache_bytes + add > peak) evict_oldest_locked();
     } else {
       got = g_cache[best];

@@ -393,8 +393,9 @@ std::optional<Diagnosis> large_block_churn(const Report& r, const std::vector<Di
       a.count(HK_EV_LARGE_UNMAP), format_bytes(a.large_bytes_mapped), format_ns(rs.interval.quantile(0.5)),
       fault_clause(r, r.faults.allocator_churn_faults(), "; the short-lived mappings took"));
   const auto quote = whatif_quote(r, Knob::large_cache, &WhatIfCounts::large_maps, "large maps");
-  d.fix = quote ? fmt::format("let the large-block cache keep these sizes: set HAKMEM_LARGE_CACHE_CAP={}, or keep "
-                              "and reuse the buffer in the program; {}",
+  d.fix = quote ? fmt::format("let the large-block cache keep these sizes: leave HAKMEM_LARGE_CACHE_ADAPTIVE at 1 "
+                              "(its default, which keeps up to the peak of live large bytes), or set "
+                              "HAKMEM_LARGE_CACHE_CAP={}, or keep and reuse the buffer in the program; {}",
                               setting_text(Knob::large_cache, quote->value), quote->text)
                 : "let the large-block cache keep these sizes (more entries or a higher size limit), or keep "
                   "and reuse the buffer in the program";

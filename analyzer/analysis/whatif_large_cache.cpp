@@ -1,4 +1,7 @@
-// The large-block cache at another byte cap (HAKMEM_LARGE_CACHE_CAP).
+// The large-block cache at another byte cap (HAKMEM_LARGE_CACHE_CAP), held
+// fixed (HAKMEM_LARGE_CACHE_ADAPTIVE=0): the adaptive cache's limit follows
+// the program's live large bytes and extends cached ranges in place, which
+// this model does not replay; each row's note says so.
 //
 // The cache's outcome depends on every large malloc and free, with sizes,
 // in order. The trace logs mappings, unmaps and (summed) reuses of cached
@@ -196,7 +199,7 @@ class LargeCacheModel final : public WhatIfModel {
     c.faults = scaled_faults(r, r.faults.by_target(FaultTarget::large).faults,
                              r.allocator.count(HK_EV_LARGE_MAP), maps_);
     row.counts = c;
-    row.note = "mappings placed side by side; purges as recorded";
+    row.note = "a fixed cap (HAKMEM_LARGE_CACHE_ADAPTIVE=0); mappings placed side by side; purges as recorded";
     return row;
   }
 
