@@ -1,15 +1,12 @@
 // Attacher: record a running process. See attacher.h.
 #include "capture/attacher.h"
 
+#include "capture/probe_source.h"
 #include "capture/remote_attach_point.h"
 #include "capture/ring_collector.h"
 #include "capture/trace_session.h"
 #include "cli/exit_codes.h"
 #include "trace/trace_file.h"
-
-#ifdef HAKMEM_HAVE_BPF
-#include "syscall_probe.h"
-#endif
 
 #include <hakmem/ring_format.h>
 
@@ -235,12 +232,6 @@ int attach(const AttachOptions& o) {
     say(why);
     return kExitTraceWriteFailed;
   }
-#ifndef HAKMEM_HAVE_BPF
-  if (o.bpf) {
-    say("this build has no eBPF probe (configured with HAKMEM_BPF=OFF): attach with --no-bpf");
-    return kExitBpfLoadFailed;
-  }
-#endif
   const bool want_ring = o.preload && t.preload;
   std::string ring_dir;
   if (want_ring) {
@@ -263,25 +254,17 @@ int attach(const AttachOptions& o) {
     return code;
   };
 
-  std::string attach_kind;
-  bool faults = false;
-#ifdef HAKMEM_HAVE_BPF
-  std::unique_ptr<bpf::SyscallProbe> probe;
+  ProbeSource probe;
   if (o.bpf) {
-    bpf::ProbeOptions po;
-    if (o.bpf_buffer_bytes) po.ringbuf_bytes = o.bpf_buffer_bytes;
-    po.user_stacks = o.user_stacks;
-    po.faults = o.faults;
     std::string why;
-    int code = kExitBpfLoadFailed;
-    probe = bpf::SyscallProbe::open(po, &why, &code);
-    if (!probe) return fail_early(why, code);
-    attach_kind = probe->attach_kind();
-    faults = probe->faults();
-    if (!probe->trace_tgid(t.pid))
+    int code = 0;
+    if (!probe.open({o.bpf_buffer_bytes, o.user_stacks, o.faults}, "attach with --no-bpf", &why, &code))
+      return fail_early(why, code);
+    if (!probe.trace(t.pid))
       return fail_early(fmt::format("could not add pid {} to the probe's traced set", t.pid), kExitBpfLoadFailed);
   }
-#endif
+  const std::string attach_kind = probe.attach_kind();
+  const bool faults = probe.faults();
 
   const uint64_t start_mono = mono_ns(), start_real = clock_ns(CLOCK_REALTIME);
   TraceMeta meta = base_meta(start_mono, start_real);
@@ -289,12 +272,7 @@ int attach(const AttachOptions& o) {
   meta["attach.pid"] = std::to_string(t.pid);
   meta["attach.process_age_ns"] = std::to_string(t.age_ns);
   meta["preload"] = want_ring ? "1" : "0";
-  meta["bpf"] = o.bpf ? "1" : "0";
-  if (o.bpf) {
-    meta["bpf.attach"] = attach_kind;
-    meta["bpf.user_stacks"] = o.user_stacks ? "1" : "0";
-    meta["bpf.faults"] = faults ? "1" : "0";
-  }
+  probe_meta(meta, o.bpf, attach_kind, o.user_stacks, faults);
   meta["ring.mode"] = "stream";
   TraceWriter* writer = nullptr;
   try {
@@ -321,16 +299,10 @@ int attach(const AttachOptions& o) {
   const uint64_t deadline = o.duration_s > 0 ? start_mono + uint64_t(o.duration_s * 1e9) : 0;
   std::string outcome;
   bool broken = false;
-#ifdef HAKMEM_HAVE_BPF
   auto on_record = [&](const hk_sys_record& r) { session.syscall(r, now); };
-#endif
   try {
     for (;;) {
-#ifdef HAKMEM_HAVE_BPF
-      if (probe) probe->poll(kWaitMs, on_record);
-      else
-#endif
-        usleep(kWaitMs * 1000);
+      probe.wait(kWaitMs, on_record);
       now = mono_ns();
       check_answer(link, start_mono, now);
       if (!ring_dir.empty()) {
@@ -372,14 +344,7 @@ int attach(const AttachOptions& o) {
     usleep(kDetachSettleUs);
     rings.finish(session);
   }
-  uint64_t lost = 0;
-#ifdef HAKMEM_HAVE_BPF
-  if (probe) {
-    while (probe->poll(0, on_record) > 0) {
-    }
-    lost = probe->lost();
-  }
-#endif
+  const uint64_t lost = probe.drain(on_record);
   session.flush_syscalls();
   if (want_ring) session.meta({{"attach.allocator", link.outcome}});
   const uint64_t end = mono_ns();

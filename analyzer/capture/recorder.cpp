@@ -4,13 +4,11 @@
 #include "trace/event_names.h"
 #include "cli/exit_codes.h"
 #include "capture/launcher.h"
+#include "capture/probe_source.h"
 #include "capture/ring_collector.h"
 #include "capture/trace_session.h"
 #include "trace/trace_file.h"
 
-#ifdef HAKMEM_HAVE_BPF
-#include "syscall_probe.h"
-#endif
 
 #include <signal.h>
 #include <sys/prctl.h>
@@ -144,12 +142,7 @@ TraceMeta initial_meta(const RecordOptions& o, const std::string& lib, bool bpf,
   m["command"] = shell_quote(o.command);
   m["preload"] = lib.empty() ? "0" : "1";
   if (!lib.empty()) m["preload.path"] = lib;
-  m["bpf"] = bpf ? "1" : "0";
-  if (bpf) {
-    m["bpf.attach"] = attach;
-    m["bpf.user_stacks"] = o.user_stacks ? "1" : "0";
-    m["bpf.faults"] = faults ? "1" : "0";
-  }
+  probe_meta(m, bpf, attach, o.user_stacks, faults);
   // The allocators' knobs the command ran with: `whatif` marks the recorded
   // setting by them, and a model knows what the recorded run could cache.
   for (const char* knob : {"HAKMEM_TLS_SLL_DRAIN_INTERVAL", "HAKMEM_SS_LRU_CAP", "HAKMEM_LARGE_CACHE_CAP",
@@ -206,14 +199,6 @@ int record(const RecordOptions& o) {
     }
   }
 
-#ifndef HAKMEM_HAVE_BPF
-  if (o.bpf) {
-    say("this build has no eBPF probe (configured with HAKMEM_BPF=OFF): record allocator "
-        "events only with --no-bpf");
-    return kExitBpfLoadFailed;
-  }
-#endif
-
   auto run_as = sudo_invoker();
   const uid_t owner = run_as ? run_as->uid : geteuid();
   char dir_template[] = "/dev/shm/hakmem-record.XXXXXX";
@@ -247,25 +232,18 @@ int record(const RecordOptions& o) {
   }
   const pid_t child = launcher.child();
 
-  std::string attach;
-  bool faults = false;
-#ifdef HAKMEM_HAVE_BPF
-  std::unique_ptr<bpf::SyscallProbe> probe;
+  ProbeSource probe;
   if (o.bpf) {
-    bpf::ProbeOptions po;
-    if (o.bpf_buffer_bytes) po.ringbuf_bytes = o.bpf_buffer_bytes;
-    po.user_stacks = o.user_stacks;
-    po.faults = o.faults;
     std::string why;
-    int code = kExitBpfLoadFailed;
-    probe = bpf::SyscallProbe::open(po, &why, &code);
-    if (!probe) return fail_early(why, code);
-    attach = probe->attach_kind();
-    faults = probe->faults();
-    if (o.faults && !faults)
+    int code = 0;
+    if (!probe.open({o.bpf_buffer_bytes, o.user_stacks, o.faults}, "record allocator events only with --no-bpf",
+                    &why, &code))
+      return fail_early(why, code);
+    if (o.faults && !probe.faults())
       say("the kernel refused the page-fault and RSS programs: recording syscalls only");
   }
-#endif
+  const std::string attach = probe.attach_kind();
+  const bool faults = probe.faults();
 
   RingCollector rings(ring_dir, owner, kChunkRecords, kChunkMaxAgeNs);
 
@@ -296,12 +274,10 @@ int record(const RecordOptions& o) {
     return code;
   };
   g_child = child;
-#ifdef HAKMEM_HAVE_BPF
   // Launcher's destructor closes the hold pipe, so the unreleased child exits.
-  if (probe && !probe->trace_tgid(child))
+  if (probe.loaded() && !probe.trace(child))
     return abandon(fmt::format("could not add pid {} to the probe's traced set", child),
                    kExitBpfLoadFailed);
-#endif
   if (std::string failed = launcher.release(); !failed.empty())
     return abandon(failed, kExitLaunchFailed);
   session.process_started(uint32_t(child));
@@ -314,21 +290,12 @@ int record(const RecordOptions& o) {
   bool busy = false;
   int busy_wait_ms = kMinBusyWaitMs;
   uint64_t now = mono_ns();
-#ifdef HAKMEM_HAVE_BPF
   auto on_record = [&](const hk_sys_record& r) { session.syscall(r, now); };
-#endif
   // Whatever goes wrong in here, the records already read still reach the
   // file: the drain and footer below run on every way out of the loop.
   try {
     for (;;) {
-#ifdef HAKMEM_HAVE_BPF
-      if (probe) {
-        probe->poll(busy ? busy_wait_ms : kIdleWaitMs, on_record);
-      } else
-#endif
-      {
-        usleep((busy ? busy_wait_ms : kIdleWaitMs) * 1000);
-      }
+      probe.wait(busy ? busy_wait_ms : kIdleWaitMs, on_record);
       now = mono_ns();
       if (now - last_scan >= kScanEveryNs) {
         rings.scan(session, now);
@@ -375,14 +342,7 @@ int record(const RecordOptions& o) {
   g_child = 0;
 
   // ---- drain what is left, then the footer.
-  uint64_t lost = 0;
-#ifdef HAKMEM_HAVE_BPF
-  if (probe) {
-    while (probe->poll(0, on_record) > 0) {
-    }
-    lost = probe->lost();
-  }
-#endif
+  const uint64_t lost = probe.drain(on_record);
   rings.finish(session);
   session.flush_syscalls();
   const uint64_t end = mono_ns();

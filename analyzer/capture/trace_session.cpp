@@ -62,6 +62,14 @@ TraceMeta base_meta(uint64_t start_mono, uint64_t start_real) {
   return m;
 }
 
+void probe_meta(TraceMeta& m, bool bpf, const std::string& attach_kind, bool user_stacks, bool faults) {
+  m["bpf"] = bpf ? "1" : "0";
+  if (!bpf) return;
+  m["bpf.attach"] = attach_kind;
+  m["bpf.user_stacks"] = user_stacks ? "1" : "0";
+  m["bpf.faults"] = faults ? "1" : "0";
+}
+
 // ---------------------------------------------------------------- output
 
 bool TraceOutput::check(const std::string& path, std::string* why) {

@@ -46,6 +46,9 @@ inline uint64_t mono_ns() { return clock_ns(CLOCK_MONOTONIC); }
 // has, whatever captured it.
 TraceMeta base_meta(uint64_t start_mono, uint64_t start_real);
 
+// META keys bpf, bpf.attach, bpf.user_stacks and bpf.faults.
+void probe_meta(TraceMeta& m, bool bpf, const std::string& attach_kind, bool user_stacks, bool faults);
+
 class TraceOutput {
  public:
   // Refuses (false, `why`) a symbolic link at `path`.

@@ -4,6 +4,7 @@
 // the refusals. Tests that need the probe exit 77 (skipped) when it cannot
 // load, or fail when HAKMEM_REQUIRE_BPF=1.
 #include "subprocess.h"
+#include "temp_dir.h"
 #include "trace/trace_file.h"
 
 #include <hakmem/events.h>
@@ -76,18 +77,8 @@ class Target {
   bool ready_ = false;
 };
 
-class TempDir {
- public:
-  TempDir() {
-    char t[] = "/tmp/hk-attach-test.XXXXXX";
-    path_ = mkdtemp(t);
-    chmod(path_.c_str(), 0777);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
+struct TempDir : hk_test::TempDir {
+  TempDir() : hk_test::TempDir("/tmp/hk-attach-test") {}
 };
 
 hk_test::RunResult attach(const std::vector<std::string>& args, bool unprivileged = false) {
