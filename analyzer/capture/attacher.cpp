@@ -343,6 +343,9 @@ int attach(const AttachOptions& o) {
   if (!ring_dir.empty()) {
     usleep(kDetachSettleUs);
     rings.finish(session);
+    // A child forked just before the detach may have opened its ring since:
+    // finish() read it out; its gate closes now.
+    detach(link, t, session.ring_pids());
   }
   const uint64_t lost = probe.drain(on_record);
   session.flush_syscalls();
