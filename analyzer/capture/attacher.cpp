@@ -21,7 +21,9 @@
 
 #include <cerrno>
 #include <cstring>
+#include <algorithm>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -52,6 +54,7 @@ struct Target {
   std::string command;
   uint64_t age_ns = 0;  // how long it had run when we attached
   bool preload = false;
+  std::map<std::string, std::string> knobs;  // kAllocatorKnobs it runs with
 };
 
 // "Key:\tv1\tv2..." from /proc/PID/status.
@@ -137,6 +140,15 @@ int inspect(pid_t pid, Target& t) {
     t.age_ns = now > started ? now - started : 0;
   }
   t.preload = layout.find("/libhakmem") != std::string::npos;
+  // Its environment as it was at exec: the allocator read its settings then.
+  const std::string env = slurp(proc + "/environ");
+  for (size_t at = 0; at < env.size();) {
+    const size_t end = std::min(env.find('\0', at), env.size());
+    const std::string kv = env.substr(at, end - at);
+    for (const char* knob : kAllocatorKnobs)
+      if (kv.rfind(std::string(knob) + "=", 0) == 0) t.knobs[knob] = kv.substr(std::strlen(knob) + 1);
+    at = end + 1;
+  }
   return 0;
 }
 
@@ -274,6 +286,7 @@ int attach(const AttachOptions& o) {
   meta["preload"] = want_ring ? "1" : "0";
   probe_meta(meta, o.bpf, attach_kind, o.user_stacks, faults);
   meta["ring.mode"] = "stream";
+  for (const auto& [knob, value] : t.knobs) meta["env." + knob] = value;
   TraceWriter* writer = nullptr;
   try {
     std::optional<std::pair<uid_t, gid_t>> owner;

@@ -145,8 +145,7 @@ TraceMeta initial_meta(const RecordOptions& o, const std::string& lib, bool bpf,
   probe_meta(m, bpf, attach, o.user_stacks, faults);
   // The allocators' knobs the command ran with: `whatif` marks the recorded
   // setting by them, and a model knows what the recorded run could cache.
-  for (const char* knob : {"HAKMEM_TLS_SLL_DRAIN_INTERVAL", "HAKMEM_SS_LRU_CAP", "HAKMEM_LARGE_CACHE_CAP",
-                           "HAKMEM_PURGE_DELAY_MS", "MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_"})
+  for (const char* knob : kAllocatorKnobs)
     if (const char* v = std::getenv(knob)) m[std::string("env.") + knob] = v;
   m["ring.mode"] = o.ring_mode.empty() ? "stream" : o.ring_mode;
   if (!o.ring_size.empty()) m["ring.size"] = o.ring_size;

@@ -42,6 +42,12 @@ inline constexpr uint64_t kChunkMaxAgeNs = 100'000'000;
 uint64_t clock_ns(clockid_t id);
 inline uint64_t mono_ns() { return clock_ns(CLOCK_MONOTONIC); }
 
+// The allocators' settings a trace keeps as META "env.<name>" (`whatif`
+// marks the recorded setting by them).
+inline constexpr const char* kAllocatorKnobs[] = {"HAKMEM_TLS_SLL_DRAIN_INTERVAL", "HAKMEM_SS_LRU_CAP",
+                                                  "HAKMEM_LARGE_CACHE_CAP",        "HAKMEM_PURGE_DELAY_MS",
+                                                  "MALLOC_TRIM_THRESHOLD_",        "MALLOC_MMAP_THRESHOLD_"};
+
 // host, kernel, clock, start times and version: the metadata every trace
 // has, whatever captured it.
 TraceMeta base_meta(uint64_t start_mono, uint64_t start_real);
