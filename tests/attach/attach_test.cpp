@@ -132,19 +132,27 @@ std::set<std::string> attach_dirs() {
   return out;
 }
 
+// Attaches to t for `seconds` with the probe and reads the trace back.
+Summary attach_with_probe(const Target& t, const TempDir& d, const std::string& seconds, std::string* err) {
+  const auto trace = d.file("probe.trace");
+  auto r = attach({std::to_string(t.pid()), "-o", trace, "--duration", seconds});
+  skip_unless_bpf(r);
+  *err = r.err;
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  Summary s = read_trace(trace, uint32_t(t.pid()));
+  EXPECT_TRUE(s.complete);
+  return s;
+}
+
 }  // namespace
 
 TEST(Attach, KernelViewOfAProgramWithoutThePreload) {
   Target t("mmap", false);
   ASSERT_TRUE(t.ready());
   TempDir d;
-  const auto trace = d.file("kernel.trace");
-  auto r = attach({std::to_string(t.pid()), "-o", trace, "--duration", "0.5"});
-  skip_unless_bpf(r);
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.err.find("does not run under libhakmem.so"), std::string::npos) << r.err;
-  Summary s = read_trace(trace, uint32_t(t.pid()));
-  EXPECT_TRUE(s.complete);
+  std::string err;
+  Summary s = attach_with_probe(t, d, "0.5", &err);
+  EXPECT_NE(err.find("does not run under libhakmem.so"), std::string::npos) << err;
   EXPECT_EQ(s.meta["attach.pid"], std::to_string(t.pid()));
   EXPECT_EQ(s.meta["preload"], "0");
   // 64 KiB mmap/munmap pairs, thousands a second.
@@ -159,13 +167,9 @@ TEST(Attach, BothStreamsOfAProgramUnderThePreload) {
   Target t("fork", true);
   ASSERT_TRUE(t.ready());
   TempDir d;
-  const auto trace = d.file("both.trace");
+  std::string err;
   // Long enough for the target's once-a-second fork.
-  auto r = attach({std::to_string(t.pid()), "-o", trace, "--duration", "1.3"});
-  skip_unless_bpf(r);
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  Summary s = read_trace(trace, uint32_t(t.pid()));
-  EXPECT_TRUE(s.complete);
+  Summary s = attach_with_probe(t, d, "1.3", &err);
   EXPECT_EQ(s.meta["preload"], "1");
   EXPECT_NE(s.meta["attach.allocator"].find("ring opened"), std::string::npos) << s.meta["attach.allocator"];
   // The kernel's stream: the allocator's ring mapping at least.
@@ -191,7 +195,7 @@ TEST(Attach, BothStreamsOfAProgramUnderThePreload) {
   for (int i = 0; i < 3; ++i) EXPECT_GT(t.next_interval(), 0);
   // Its gate is closed again: a second attach gets a ring of its own.
   const auto again = d.file("again.trace");
-  r = attach({std::to_string(t.pid()), "-o", again, "--duration", "0.3", "--no-bpf"});
+  auto r = attach({std::to_string(t.pid()), "-o", again, "--duration", "0.3", "--no-bpf"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   Summary s2 = read_trace(again, uint32_t(t.pid()));
   const auto& evs2 = s2.events_by_pid[uint32_t(t.pid())];
