@@ -15,8 +15,10 @@
 
 #include <hakmem/ring_format.h>
 
+#include "attach_point.h"
 #include "line_writer.h"
 #include "os_memory.h"
+#include "stats.h"
 
 namespace hk {
 
@@ -29,11 +31,29 @@ struct RingWriter {
   uint64_t exec_from;  // start of this pid's previous image's ring, 0 if none
 };
 
-RingWriter* g_ring = nullptr;
+uint8_t g_ring = 0;
 
 namespace {
 
-RingWriter s_writer;
+// The ring being written, null when none is. Each attach opens its ring into
+// the other of two writers: a thread that loaded the previous one just
+// before a detach may still be appending there, and the mapping it writes
+// is never unmapped (attach_format.h), so it cannot fault.
+RingWriter* s_active = nullptr;
+RingWriter s_writers[2];
+unsigned s_writer_index = 0;
+// Where the open ring's settings came from: a forked child opens its own
+// from the same place.
+bool s_from_attach = false;
+// Held by the thread opening a ring (for an attach, or in a fork child):
+// the events the opening emits itself, and other threads' meanwhile, are
+// not written.
+int s_opening = 0;
+
+RingWriter* active() {
+  return __atomic_load_n(&g_ring, __ATOMIC_RELAXED) ? __atomic_load_n(&s_active, __ATOMIC_ACQUIRE)
+                                                    : nullptr;
+}
 
 struct RingConfig {
   bool set;
@@ -175,6 +195,8 @@ bool read_settings(Settings& st) {
     refuse("HAKMEM_RING is too long", nullptr, 0);
     return false;
   }
+  // A ring named in the environment is never replaced by an attach.
+  s_from_attach = false;
   st.capacity = HK_RING_DEFAULT_CAPACITY;
   if (const char* sz = getenv("HAKMEM_RING_SIZE"); sz && *sz) {
     if (!parse_size(sz, st.capacity)) {
@@ -191,6 +213,24 @@ bool read_settings(Settings& st) {
       Line().s("hakmem: HAKMEM_RING_MODE=").s(m).s(" is neither stream nor flight; using stream").end();
     }
   }
+  return true;
+}
+
+// An attach's settings: the prefix as given, ".<pid>.<mono_ns>" appended
+// (a '%' in it is taken literally). False when the name does not fit.
+bool attach_settings(const AttachRequest& rq, Settings& st) {
+  st.start_ns = mono_ns();
+  st.default_name = false;  // an attach never follows an exec
+  size_t n = 0;
+  st.path[0] = '\0';
+  if (!append_str(st.path, sizeof st.path, n, rq.prefix) ||
+      !append_str(st.path, sizeof st.path, n, ".") ||
+      !append_u64(st.path, sizeof st.path, n, uint64_t(getpid())) ||
+      !append_str(st.path, sizeof st.path, n, ".") ||
+      !append_u64(st.path, sizeof st.path, n, st.start_ns))
+    return false;
+  st.capacity = rq.capacity ? rq.capacity : HK_RING_DEFAULT_CAPACITY;
+  st.mode = rq.mode;
   return true;
 }
 
@@ -327,20 +367,17 @@ uint64_t previous_image_start(const char* path) {
   return found;
 }
 
-// Creates, sizes, maps and initialises a ring into `w`. False (after one
-// stderr line) when there is no ring to write.
-bool open_ring(RingWriter& w, pid_t ppid) {
-  Settings st;
-  if (!read_settings(st)) return false;
+// Creates, sizes, maps and initialises a ring into `w`. Returns 0, or the
+// errno that stopped it (after one stderr line unless `quiet`: an attached
+// program's stderr is not the attacher's).
+int open_ring(RingWriter& w, pid_t ppid, const Settings& st, bool quiet) {
   const int fd = open(st.path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) {
-    const int err = errno;
+    int err = errno;
     struct stat sb;
-    if (err == EEXIST && lstat(st.path, &sb) == 0 && S_ISLNK(sb.st_mode))
-      refuse("refused", st.path, ELOOP);
-    else
-      refuse("cannot be created", st.path, err);
-    return false;
+    if (err == EEXIST && lstat(st.path, &sb) == 0 && S_ISLNK(sb.st_mode)) err = ELOOP;
+    if (!quiet) refuse(err == ELOOP ? "refused" : "cannot be created", st.path, err);
+    return err;
   }
   const size_t len = HK_RING_HEADER_SIZE + st.capacity * HK_RING_RECORD_SIZE;
   void* map = nullptr;
@@ -354,8 +391,8 @@ bool open_ring(RingWriter& w, pid_t ppid) {
   close(fd);
   if (!map) {
     unlink(st.path);
-    refuse("cannot be sized or mapped", st.path, err);
-    return false;
+    if (!quiet) refuse("cannot be sized or mapped", st.path, err);
+    return err ? err : ENOMEM;
   }
   auto* h = static_cast<hk_ring_header*>(map);
   h->version = HK_RING_VERSION;
@@ -378,8 +415,17 @@ bool open_ring(RingWriter& w, pid_t ppid) {
   w.map_len = len;
   w.mode = st.mode;
   w.exec_from = st.default_name ? previous_image_start(st.path) : 0;
-  return true;
+  return 0;
 }
+
+// The settings a fork child's ring takes: from where its parent's came.
+bool child_settings(Settings& st) {
+  if (!s_from_attach) return read_settings(st);
+  AttachRequest rq;
+  return attach_read_request(rq) && attach_settings(rq, st);
+}
+
+RingWriter& next_writer() { return s_writers[++s_writer_index & 1u]; }
 
 // The ring's own mmap went through os_map_file before any ring existed to
 // record it in; log it now so the kernel's view of it can be joined.
@@ -392,8 +438,50 @@ void emit_own_mapping(RingWriter* w) {
 // reader the process was killed, crashed, _exit()ed or exec'd. Runs late so
 // that most of the allocator's exit-time events precede it.
 __attribute__((destructor(101))) void mark_exited() {
-  if (RingWriter* w = g_ring)
+  if (RingWriter* w = active())
     __atomic_fetch_or(&w->hdr->writer_state, HK_RING_STATE_EXITED, __ATOMIC_RELEASE);
+}
+
+// Serves an attach request (attach_format.h), or turns a gate that was set
+// with no request back off. Returns the ring to write to, or null. Only one
+// thread serves at a time; the others lose their event.
+RingWriter* serve_attach() {
+  if (__atomic_exchange_n(&s_opening, 1, __ATOMIC_ACQUIRE)) return nullptr;
+  const int saved_errno = errno;
+  RingWriter* w = __atomic_load_n(&s_active, __ATOMIC_ACQUIRE);
+  if (attach_requested()) {
+    // The ring of an earlier attach, if any, is finished with.
+    __atomic_store_n(&s_active, static_cast<RingWriter*>(nullptr), __ATOMIC_RELEASE);
+    w = nullptr;
+    AttachRequest rq;
+    Settings st;
+    int err = EINVAL;
+    // Read before the ring's own mapping adds to them.
+    const uint64_t mapped = g_stats.mapped_bytes.load(std::memory_order_relaxed);
+    const uint64_t superslabs = g_stats.ss_mapped.load(std::memory_order_relaxed);
+    const uint64_t threads = g_stats.threads_alive.load(std::memory_order_relaxed);
+    RingWriter& next = next_writer();
+    if (attach_read_request(rq)) err = attach_settings(rq, st) ? open_ring(next, getppid(), st, true)
+                                                               : ENAMETOOLONG;
+    if (err == 0) {
+      s_from_attach = true;
+      // Once: a second line taken while threads read the first one buys nothing.
+      static bool clock_ready = false;
+      if (!clock_ready) event_clock_init();
+      clock_ready = true;
+      append(&next, HK_EV_ATTACH, HK_CLASS_NONE, 0, uint64_t(getpid()), mapped, superslabs,
+             threads, rq.generation);
+      emit_own_mapping(&next);
+      emit_config(&next);
+      w = &next;
+      __atomic_store_n(&s_active, w, __ATOMIC_RELEASE);
+    }
+    attach_answer(rq.generation, err);
+  }
+  if (!w) __atomic_store_n(&g_ring, uint8_t(0), __ATOMIC_RELAXED);
+  errno = saved_errno;
+  __atomic_store_n(&s_opening, 0, __ATOMIC_RELEASE);
+  return w;
 }
 
 }  // namespace
@@ -402,21 +490,29 @@ void ring_init() {
   static bool done = false;
   if (done) return;
   done = true;
-  if (!open_ring(s_writer, getppid())) return;
+  Settings st;
+  RingWriter& w = next_writer();
+  const bool opened = read_settings(st) && open_ring(w, getppid(), st, false) == 0;
+  attach_point_init(&g_ring, opened);
+  if (!opened) return;
   event_clock_init();
-  __atomic_store_n(&g_ring, &s_writer, __ATOMIC_RELEASE);
-  if (s_writer.exec_from)
-    append(&s_writer, HK_EV_EXEC, HK_CLASS_NONE, 0, uint64_t(getpid()), 0, s_writer.exec_from,
-           0, 0);
-  emit_own_mapping(&s_writer);
-  emit_config(&s_writer);
+  __atomic_store_n(&s_active, &w, __ATOMIC_RELEASE);
+  __atomic_store_n(&g_ring, uint8_t(1), __ATOMIC_RELEASE);
+  if (w.exec_from)
+    append(&w, HK_EV_EXEC, HK_CLASS_NONE, 0, uint64_t(getpid()), 0, w.exec_from, 0, 0);
+  emit_own_mapping(&w);
+  emit_config(&w);
 }
 
 void ring_after_fork_child(pid_t parent) {
   t_tid = 0;  // the forking thread has a new tid in the child
   event_clock_after_fork_child();
-  RingWriter* old = g_ring;
-  g_ring = nullptr;
+  // Another thread of the parent may have been opening a ring: it does not
+  // exist here. This thread opens the child's, undisturbed.
+  s_opening = 1;
+  RingWriter* old = active();
+  RingWriter* any_old = s_active;
+  s_active = nullptr;
   RingWriter parent_view{};
   if (old) {
     parent_view = *old;
@@ -426,27 +522,37 @@ void ring_after_fork_child(pid_t parent) {
     append(&parent_view, HK_EV_FORK, HK_CLASS_NONE, 0, uint64_t(getpid()), 0,
            uint64_t(parent), 0, 0);
   }
-  if (open_ring(s_writer, parent)) {
+  Settings st;
+  RingWriter& w = next_writer();
+  if (old && child_settings(st) && open_ring(w, parent, st, s_from_attach) == 0) {
     // First record: ties this ring to the parent's.
-    append(&s_writer, HK_EV_FORK, HK_CLASS_NONE, 0, uint64_t(getpid()), 0, uint64_t(parent),
-           0, 0);
-    g_ring = &s_writer;
-    emit_own_mapping(&s_writer);
-    emit_config(&s_writer);
+    append(&w, HK_EV_FORK, HK_CLASS_NONE, 0, uint64_t(getpid()), 0, uint64_t(parent), 0, 0);
+    s_active = &w;
+    emit_own_mapping(&w);
+    emit_config(&w);
+  } else {
+    g_ring = 0;
   }
   // Only this process's view goes away; the parent's mapping is untouched.
-  if (old) os_unmap(parent_view.hdr, parent_view.map_len, HK_OS_RING);
+  // A detached ring's too: no other thread of this process can be in it.
+  if (any_old) os_unmap(any_old->hdr, any_old->map_len, HK_OS_RING);
+  s_opening = 0;
 }
 
 void ring_set_config(uint64_t drain_interval, uint64_t lru_cap, uint64_t sll_cap,
                      uint64_t ss_size, uint64_t slab_size) {
   s_config = RingConfig{true, drain_interval, lru_cap, sll_cap, ss_size, slab_size};
-  if (RingWriter* w = g_ring) emit_config(w);
+  if (RingWriter* w = active()) emit_config(w);
 }
 
 void ring_emit_slow(uint16_t type, uint8_t cls, uint8_t reason, uint64_t addr, uint64_t len,
                     uint64_t a, uint64_t b, uint64_t c) {
-  if (RingWriter* w = g_ring) append(w, type, cls, reason, addr, len, a, b, c);
+  RingWriter* w = __atomic_load_n(&s_active, __ATOMIC_ACQUIRE);
+  if (__builtin_expect(!w || (s_from_attach && attach_requested()), 0)) {
+    w = serve_attach();
+    if (!w) return;
+  }
+  append(w, type, cls, reason, addr, len, a, b, c);
 }
 
 }  // namespace hk

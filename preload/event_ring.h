@@ -8,7 +8,11 @@
 // Nothing here allocates through malloc, uses stdio or throws.
 //
 // Lifecycle: ring_init() once from the allocator's init; ring_after_fork_child()
-// from the pthread_atfork child handler (a child gets its own ring).
+// from the pthread_atfork child handler (a child gets its own ring). A ring
+// is opened at init from HAKMEM_RING, or later, from whichever thread emits
+// first after `hakmem-analyze attach` asked for one through the attach
+// point (attach_point.h): that thread opens it, with no lock taken and
+// errno preserved, and events of other threads in that instant are lost.
 #pragma once
 
 #include <stdint.h>
@@ -21,12 +25,16 @@
 
 namespace hk {
 
-struct RingWriter;
-extern RingWriter* g_ring;  // null unless a ring is open
+// Nonzero while events are wanted: a ring is open, or an attacher asked for
+// one (the next event opens it). The attacher stores it from another
+// process, so it is one byte, which a remote store cannot tear; the
+// allocator's slow paths test it before they gather an event's fields.
+extern uint8_t g_ring;
 
 // Reads HAKMEM_RING, HAKMEM_RING_SIZE and HAKMEM_RING_MODE and opens the
 // ring. On any refusal prints one line to stderr (with write(2)) and leaves
-// g_ring null: the program keeps running without a ring.
+// g_ring 0: the program keeps running without a ring. Then publishes the
+// attach point.
 void ring_init();
 
 // In the child after fork: forget the parent's ring (without unmapping
@@ -47,7 +55,7 @@ inline uint64_t addr(const void* p) { return uint64_t(reinterpret_cast<uintptr_t
 inline void emit(uint16_t type, uint8_t cls = HK_CLASS_NONE, uint8_t reason = 0,
                  uint64_t addr = 0, uint64_t len = 0, uint64_t a = 0,
                  uint64_t b = 0, uint64_t c = 0) {
-  if (__builtin_expect(g_ring != nullptr, 0))
+  if (__builtin_expect(__atomic_load_n(&g_ring, __ATOMIC_RELAXED) != 0, 0))
     ring_emit_slow(type, cls, reason, addr, len, a, b, c);
 }
 

@@ -120,6 +120,17 @@ void AllocatorMetrics::add(uint32_t pid, const hk_event& ev) {
     case HK_EV_LARGE_UNMAP:
       note_unmap(large_unmaps_, Key{pid, ev.len}, ev.ts_ns);
       break;
+    case HK_EV_ATTACH:
+      // The ring was switched on mid-run: what was mapped before is not in
+      // the trace as OS events, and its unmaps must not count it twice.
+      if (mapped_by_pid_.size() < kMaxTracked || mapped_by_pid_.count(pid)) {
+        mapped_by_pid_[pid] += ev.len;
+        mapped_bytes += ev.len;
+        if (mapped_bytes > peak_mapped_bytes) peak_mapped_bytes = mapped_bytes;
+      } else {
+        ++untracked;
+      }
+      break;
     default:
       break;
   }

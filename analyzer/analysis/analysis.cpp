@@ -38,6 +38,10 @@ void Analysis::add_meta(const TraceMeta& meta) {
     meta_start_ = s;
     series_.start(s);
   }
+  if (uint64_t pid = meta_u64(r_.trace.meta, "attach.pid")) {
+    r_.trace.attached_pid = uint32_t(pid);
+    r_.trace.attached_after_ns = meta_u64(r_.trace.meta, "attach.process_age_ns");
+  }
   if (auto it = r_.trace.meta.find("bpf"); it != r_.trace.meta.end() && it->second == "1")
     r_.trace.has_kernel = true;
   if (auto it = r_.trace.meta.find("preload"); it != r_.trace.meta.end()) whatif_.set_preload(it->second == "1");

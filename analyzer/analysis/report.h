@@ -39,6 +39,10 @@ struct TraceSummary {
   bool complete = false;       // the footer was read
   std::string truncation;      // why not, when not
   int exit_status = 0;
+  // `attach`: the process it attached to (0 for `record`), and how long
+  // that process had run by then; nothing before start_ns is in the trace.
+  uint32_t attached_pid = 0;
+  uint64_t attached_after_ns = 0;
   uint64_t out_of_order = 0;   // records the timeline could not order
   uint64_t wall_ns() const { return end_ns > start_ns ? end_ns - start_ns : 0; }
 };

@@ -73,7 +73,8 @@ void SeriesCollector::on_event(uint32_t pid, const hk_event& ev) {
     case HK_EV_SS_MAP:
     case HK_EV_SS_UNMAP:
     case HK_EV_OS_MMAP:
-    case HK_EV_OS_MUNMAP: break;
+    case HK_EV_OS_MUNMAP:
+    case HK_EV_ATTACH: break;
     default: return;
   }
   Proc* p = proc(pid);
@@ -85,6 +86,11 @@ void SeriesCollector::on_event(uint32_t pid, const hk_event& ev) {
     case HK_EV_LRU_EVICT: set_level(&Proc::lru, &Sums::lru, ids_.lru, *p, ev.a, t); break;
     case HK_EV_SS_MAP:
     case HK_EV_SS_UNMAP: set_level(&Proc::superslabs, &Sums::superslabs, ids_.superslabs, *p, ev.a, t); break;
+    case HK_EV_ATTACH:
+      // Where the allocator stood when the ring was switched on mid-run.
+      set_level(&Proc::superslabs, &Sums::superslabs, ids_.superslabs, *p, ev.a, t);
+      set_level(&Proc::mapped, &Sums::mapped, ids_.mapped, *p, p->mapped + ev.len, t);
+      break;
     case HK_EV_OS_MMAP:
     case HK_EV_OS_MUNMAP: {
       if (static_cast<int64_t>(ev.a) < 0) break;  // failed: nothing mapped or unmapped

@@ -4,25 +4,19 @@
 #include "trace/event_names.h"
 #include "cli/exit_codes.h"
 #include "capture/launcher.h"
-#include "capture/maps_sampler.h"
+#include "capture/probe_source.h"
 #include "capture/ring_collector.h"
-#include "analysis/syscall_table.h"
+#include "capture/trace_session.h"
 #include "trace/trace_file.h"
 
-#ifdef HAKMEM_HAVE_BPF
-#include "syscall_probe.h"
-#endif
 
 #include <signal.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -39,10 +33,6 @@ extern char** environ;
 namespace hk::analyze {
 namespace {
 
-// A chunk per source holds at most this many records, and no record waits
-// in memory longer than kChunkMaxAgeNs before it reaches the file.
-constexpr size_t kChunkRecords = 4096;
-constexpr uint64_t kChunkMaxAgeNs = 100'000'000;
 // How often the ring directory is listed, and how often dead writers are
 // looked for (that reads /proc/<pid>/maps of every ring's writer).
 constexpr uint64_t kScanEveryNs = 5'000'000;
@@ -64,18 +54,6 @@ int next_busy_wait(int wait_ms, double fullest_share) {
   if (fullest_share < 1.0 / 32) return std::min(kMaxBusyWaitMs, wait_ms * 2);
   return wait_ms;
 }
-// How often, at most, a live traced process's /proc/<pid>/maps is read
-// again: a library loaded later still gets named, at the cost of one read
-// per process per period.
-constexpr uint64_t kMapsEveryNs = 200'000'000;
-
-uint64_t clock_ns(clockid_t id) {
-  timespec ts{};
-  clock_gettime(id, &ts);
-  return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
-}
-uint64_t mono_ns() { return clock_ns(CLOCK_MONOTONIC); }
-
 void say(const std::string& line) { fmt::print(stderr, "hakmem-analyze record: {}\n", line); }
 
 // ---------------------------------------------------------------- signals
@@ -160,208 +138,24 @@ std::vector<std::string> command_env(const std::string& ring, const RecordOption
 TraceMeta initial_meta(const RecordOptions& o, const std::string& lib, bool bpf,
                        const std::string& attach, bool faults, uint64_t start_mono,
                        uint64_t start_real) {
-  TraceMeta m;
+  TraceMeta m = base_meta(start_mono, start_real);
   m["command"] = shell_quote(o.command);
-  char host[HOST_NAME_MAX + 1] = {};
-  gethostname(host, sizeof host - 1);
-  m["host"] = host;
-  struct utsname u{};
-  if (uname(&u) == 0)
-    m["kernel"] = fmt::format("{} {} {} {}", u.sysname, u.release, u.version, u.machine);
-  m["clock"] = "CLOCK_MONOTONIC";
-  m["start_mono_ns"] = std::to_string(start_mono);
-  m["start_realtime_ns"] = std::to_string(start_real);
-  m["hakmem_version"] = HAKMEM_VERSION;
-  m["preload"] = lib.empty() ? "0" : "1";
+  m["preload"] = std::string(lib.empty() ? "0" : "1");  // a temporary: GCC 12 warns -Wrestrict on assign(const char*)
   if (!lib.empty()) m["preload.path"] = lib;
-  m["bpf"] = bpf ? "1" : "0";
-  if (bpf) {
-    m["bpf.attach"] = attach;
-    m["bpf.user_stacks"] = o.user_stacks ? "1" : "0";
-    m["bpf.faults"] = faults ? "1" : "0";
-  }
+  probe_meta(m, bpf, attach, o.user_stacks, faults);
   // The allocators' knobs the command ran with: `whatif` marks the recorded
   // setting by them, and a model knows what the recorded run could cache.
-  for (const char* knob : {"HAKMEM_TLS_SLL_DRAIN_INTERVAL", "HAKMEM_SS_LRU_CAP", "HAKMEM_LARGE_CACHE_CAP",
-                           "HAKMEM_LARGE_CACHE_ADAPTIVE", "HAKMEM_PURGE_DELAY_MS", "MALLOC_TRIM_THRESHOLD_",
-                           "MALLOC_MMAP_THRESHOLD_"})
+  for (const char* knob : kAllocatorKnobs)
     if (const char* v = std::getenv(knob)) m[std::string("env.") + knob] = v;
   m["ring.mode"] = o.ring_mode.empty() ? "stream" : o.ring_mode;
   if (!o.ring_size.empty()) m["ring.size"] = o.ring_size;
   return m;
 }
 
-// Keeps the previous recording as FILE.old, as perf does with perf.data.
-// rename(2) moves names, never what a link points to.
-void keep_old(const std::string& path) {
-  struct stat st{};
-  if (lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
-    std::rename(path.c_str(), (path + ".old").c_str());
-}
-
 int exit_code_of(int status) {
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
   return kExitLaunchFailed;
-}
-
-// ---------------------------------------------------------------- session
-
-// Owns the trace writer while the command runs: batches the probe's
-// records, writes ring chunks as the collector hands them over, learns the
-// allocator's configuration, keeps the traced processes' layouts, and keeps
-// the numbers for the summary. A write failure is reported once; from then
-// on records are counted, not written.
-class Session final : public RingSink {
- public:
-  explicit Session(TraceWriter& w) : w_(w), layouts_(kMapsEveryNs) {}
-
-  void syscall(const hk_sys_record& r, uint64_t now) {
-    switch (r.kind) {
-      case HK_SYS_CALL: layouts_.note(r.pid); break;
-      case HK_SYS_FORK:
-        layouts_.note(r.pid);
-        layouts_.note(uint32_t(r.args[0]));
-        break;
-      case HK_SYS_EXEC: layouts_.exec(r.pid); break;
-      case HK_SYS_EXIT: layouts_.gone(r.pid); break;
-    }
-    if (sys_pending_.empty()) sys_since_ = now;
-    sys_pending_.push_back(r);
-    ++sys_total_;
-    if (r.kind == HK_SYS_CALL) ++by_nr_[r.nr];
-    else ++by_kind_[r.kind];
-    if (r.kind == HK_SYS_FAULTS) faults_ += r.args[2];
-    if (sys_pending_.size() >= kChunkRecords) flush_syscalls();
-  }
-  void tick(uint64_t now) {
-    if (!sys_pending_.empty() && now - sys_since_ >= kChunkMaxAgeNs) flush_syscalls();
-  }
-  void flush_syscalls() {
-    write([&] { w_.append_syscalls(sys_pending_); });
-    sys_pending_.clear();
-  }
-
-  // A process that just started or exec'd: its layout is new.
-  void process_started(uint32_t pid) { layouts_.exec(pid); }
-  // Reads the layouts that are due and writes those that changed.
-  void sample_layouts(uint64_t now) {
-    layouts_.sample(now, [&](uint32_t pid, const std::string& text) {
-      ++layouts_written_;
-      write([&] { w_.append_meta({{fmt::format("maps.{}", pid), text}}); });
-    });
-  }
-
-  void ring_opened(const hk_trace_ring_info& info) override {
-    // A ring is made at process start, so this is a new image.
-    layouts_.exec(info.pid);
-    ++rings_;
-    write([&] { w_.append_ring(info); });
-  }
-  void ring_events(uint32_t pid, std::span<const hk_event> events) override {
-    events_ += events.size();
-    if (!config_learned_) learn_config(events);
-    write([&] { w_.append_events(pid, events); });
-  }
-  void ring_closed(const hk_trace_ring_info& info) override {
-    dropped_ += info.dropped;
-    overwritten_ += info.overwritten;
-    torn_ += info.torn;
-    write([&] { w_.append_ring(info); });
-  }
-  void ring_refused(const std::string& path, const std::string& why) override {
-    say(fmt::format("ignoring ring {}: {}", path, why));
-  }
-
-  void finish(hk_trace_footer f) {
-    f.ring_dropped = dropped_ + overwritten_ + torn_;
-    write([&] { w_.finish(f); });
-  }
-
-  bool failed() const { return failed_; }
-  uint64_t events() const { return events_; }
-  uint64_t rings() const { return rings_; }
-  uint64_t syscalls() const { return sys_total_; }
-  uint64_t dropped() const { return dropped_; }
-  uint64_t overwritten() const { return overwritten_; }
-  uint64_t torn() const { return torn_; }
-  uint64_t layouts_written() const { return layouts_written_; }
-  const std::map<uint32_t, uint64_t>& by_nr() const { return by_nr_; }
-  const std::map<uint32_t, uint64_t>& by_kind() const { return by_kind_; }
-  uint64_t faults() const { return faults_; }
-
- private:
-  template <class F>
-  void write(F&& f) {
-    if (failed_) return;
-    try {
-      f();
-    } catch (const TraceError& e) {
-      failed_ = true;
-      say(fmt::format("{}; recording stopped, the command keeps running", e.what()));
-    }
-  }
-
-  void learn_config(std::span<const hk_event> events) {
-    for (const auto& e : events) {
-      if (e.type != HK_EV_CONFIG) continue;
-      config_learned_ = true;
-      // One name per value everywhere: the keys are the event's field names.
-      const EventFields& f = event_fields(HK_EV_CONFIG);
-      TraceMeta m;
-      m[fmt::format("config.{}", f.addr)] = std::to_string(e.addr);
-      m[fmt::format("config.{}", f.len)] = std::to_string(e.len);
-      m[fmt::format("config.{}", f.a)] = std::to_string(e.a);
-      m[fmt::format("config.{}", f.b)] = std::to_string(e.b);
-      m[fmt::format("config.{}", f.c)] = std::to_string(e.c);
-      write([&] { w_.append_meta(m); });
-      return;
-    }
-  }
-
-  TraceWriter& w_;
-  MapsSampler layouts_;
-  uint64_t layouts_written_ = 0;
-  std::vector<hk_sys_record> sys_pending_;
-  uint64_t sys_since_ = 0, sys_total_ = 0;
-  std::map<uint32_t, uint64_t> by_nr_, by_kind_;
-  uint64_t faults_ = 0;  // page faults the HK_SYS_FAULTS records sum
-  uint64_t events_ = 0, rings_ = 0, dropped_ = 0, overwritten_ = 0, torn_ = 0;
-  bool config_learned_ = false, failed_ = false;
-};
-
-void print_summary(const Session& s, const RecordOptions& o, const std::string& path,
-                   uint64_t lost, uint64_t duration_ns, const std::string& outcome) {
-  fmt::print(stderr, "hakmem-analyze record: {} after {:.3f} s\n", outcome, duration_ns / 1e9);
-  if (o.preload || s.rings())
-    fmt::print(stderr, "  allocator: {} events from {} rings; dropped {}, overwritten {}, torn {}\n",
-               s.events(), s.rings(), s.dropped(), s.overwritten(), s.torn());
-  else
-    fmt::print(stderr, "  allocator: not recorded (--no-preload)\n");
-  if (o.bpf) {
-    std::vector<std::string> parts;
-    for (const auto& [nr, n] : s.by_nr()) parts.push_back(fmt::format("{} {}", syscall_name(nr), n));
-    for (const auto& [kind, n] : s.by_kind()) {
-      const std::string_view name = sys_kind_name(kind);
-      parts.push_back(fmt::format("{} {}", name.empty() ? "other" : name, n));
-    }
-    if (s.faults()) parts.push_back(fmt::format("{} page faults", s.faults()));
-    fmt::print(stderr, "  kernel:    {} records{}{}; lost {}\n", s.syscalls(),
-               parts.empty() ? "" : ": ", fmt::join(parts, ", "), lost);
-  } else {
-    fmt::print(stderr, "  kernel:    not recorded (--no-bpf)\n");
-  }
-  fmt::print(stderr, "  layouts:   {} snapshots of /proc/PID/maps, for naming call sites\n",
-             s.layouts_written());
-  std::error_code ec;
-  auto size = std::filesystem::file_size(path, ec);
-  fmt::print(stderr, "  trace:     {} ({:.1f} KiB)\n", path, ec ? 0.0 : size / 1024.0);
-  // What recording cost, apart from the probe's in-kernel time.
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  fmt::print(stderr, "  recorder:  {:.3f} s user, {:.3f} s system\n",
-             ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6,
-             ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
 }
 
 }  // namespace
@@ -389,15 +183,9 @@ int record(const RecordOptions& o) {
     say("--no-bpf with --no-preload leaves nothing to record");
     return kExitBadInput;
   }
-  // record may run as root in a directory others can write: a link at -o's
-  // path would have the trace written, or FILE.old renamed, wherever it
-  // points. Refused before anything runs; the link is left alone.
-  struct stat out_st{};
-  const bool out_exists = lstat(o.output.c_str(), &out_st) == 0;
-  if (out_exists && S_ISLNK(out_st.st_mode)) {
-    say(fmt::format("refusing to write the trace through the symbolic link {}; remove it or "
-                    "name a plain path",
-                    o.output));
+  TraceOutput out;
+  if (std::string why; !out.check(o.output, &why)) {
+    say(why);
     return kExitTraceWriteFailed;
   }
   std::string lib;
@@ -409,14 +197,6 @@ int record(const RecordOptions& o) {
       return kExitLaunchFailed;
     }
   }
-
-#ifndef HAKMEM_HAVE_BPF
-  if (o.bpf) {
-    say("this build has no eBPF probe (configured with HAKMEM_BPF=OFF): record allocator "
-        "events only with --no-bpf");
-    return kExitBpfLoadFailed;
-  }
-#endif
 
   auto run_as = sudo_invoker();
   const uid_t owner = run_as ? run_as->uid : geteuid();
@@ -451,48 +231,34 @@ int record(const RecordOptions& o) {
   }
   const pid_t child = launcher.child();
 
-  std::string attach;
-  bool faults = false;
-#ifdef HAKMEM_HAVE_BPF
-  std::unique_ptr<bpf::SyscallProbe> probe;
+  ProbeSource probe;
   if (o.bpf) {
-    bpf::ProbeOptions po;
-    if (o.bpf_buffer_bytes) po.ringbuf_bytes = o.bpf_buffer_bytes;
-    po.user_stacks = o.user_stacks;
-    po.faults = o.faults;
     std::string why;
-    int code = kExitBpfLoadFailed;
-    probe = bpf::SyscallProbe::open(po, &why, &code);
-    if (!probe) return fail_early(why, code);
-    attach = probe->attach_kind();
-    faults = probe->faults();
-    if (o.faults && !faults)
+    int code = 0;
+    if (!probe.open({o.bpf_buffer_bytes, o.user_stacks, o.faults}, "record allocator events only with --no-bpf",
+                    &why, &code))
+      return fail_early(why, code);
+    if (o.faults && !probe.faults())
       say("the kernel refused the page-fault and RSS programs: recording syscalls only");
   }
-#endif
+  const std::string attach = probe.attach_kind();
+  const bool faults = probe.faults();
 
   RingCollector rings(ring_dir, owner, kChunkRecords, kChunkMaxAgeNs);
 
   const uint64_t start_mono = mono_ns(), start_real = clock_ns(CLOCK_REALTIME);
   // A regular trace starts under a temporary name next to FILE: a command
-  // that cannot start must leave FILE and FILE.old as they were. Anything
-  // else (a device, a FIFO) is written in place and never renamed over.
-  // The temporary name is created new (O_EXCL, O_NOFOLLOW, 0600): whatever
-  // was planted there is refused, never followed or truncated.
-  const bool in_place = out_exists && !S_ISREG(out_st.st_mode);
-  std::string trace_path = in_place ? o.output : fmt::format("{}.{}.partial", o.output, getpid());
-  std::unique_ptr<TraceWriter> writer;
+  // that cannot start must leave FILE and FILE.old as they were.
+  TraceWriter* writer = nullptr;
   try {
-    writer = std::make_unique<TraceWriter>(
-        trace_path, initial_meta(o, lib, o.bpf, attach, faults, start_mono, start_real),
-        in_place ? TraceWriter::Open::kExisting : TraceWriter::Open::kCreateNew);
+    std::optional<std::pair<uid_t, gid_t>> trace_owner;
+    if (run_as) trace_owner.emplace(run_as->uid, run_as->gid);
+    writer = &out.open(initial_meta(o, lib, o.bpf, attach, faults, start_mono, start_real),
+                       trace_owner, "record");
   } catch (const TraceError& e) {
     return fail_early(e.what(), kExitTraceWriteFailed);
   }
-  // The trace belongs to whoever asked for it, not to sudo's root.
-  if (run_as && chown(trace_path.c_str(), run_as->uid, run_as->gid) != 0)
-    say(fmt::format("cannot hand {} to uid {}: {}", trace_path, run_as->uid, std::strerror(errno)));
-  Session session(*writer);
+  TraceSession session(*writer, "record");
 
   // Orphaned descendants are reparented to us, so waitpid(-1) tells exactly
   // when the whole tree is gone, with or without the probe.
@@ -503,27 +269,18 @@ int record(const RecordOptions& o) {
     say(why);
     restore_signal_handlers();
     rings.finish(session);
-    if (!in_place) std::filesystem::remove(trace_path);
+    out.discard();
     return code;
   };
   g_child = child;
-#ifdef HAKMEM_HAVE_BPF
   // Launcher's destructor closes the hold pipe, so the unreleased child exits.
-  if (probe && !probe->trace_tgid(child))
+  if (probe.loaded() && !probe.trace(child))
     return abandon(fmt::format("could not add pid {} to the probe's traced set", child),
                    kExitBpfLoadFailed);
-#endif
   if (std::string failed = launcher.release(); !failed.empty())
     return abandon(failed, kExitLaunchFailed);
   session.process_started(uint32_t(child));
-  if (!in_place) {
-    keep_old(o.output);
-    if (std::rename(trace_path.c_str(), o.output.c_str()) == 0)
-      trace_path = o.output;
-    else
-      say(fmt::format("cannot rename {} to {}: {}; recording into the former", trace_path,
-                      o.output, std::strerror(errno)));
-  }
+  out.publish("record");
 
   // ---- main loop: until the tree is gone, or a second ^C.
   int status = 0;
@@ -532,21 +289,12 @@ int record(const RecordOptions& o) {
   bool busy = false;
   int busy_wait_ms = kMinBusyWaitMs;
   uint64_t now = mono_ns();
-#ifdef HAKMEM_HAVE_BPF
   auto on_record = [&](const hk_sys_record& r) { session.syscall(r, now); };
-#endif
   // Whatever goes wrong in here, the records already read still reach the
   // file: the drain and footer below run on every way out of the loop.
   try {
     for (;;) {
-#ifdef HAKMEM_HAVE_BPF
-      if (probe) {
-        probe->poll(busy ? busy_wait_ms : kIdleWaitMs, on_record);
-      } else
-#endif
-      {
-        usleep((busy ? busy_wait_ms : kIdleWaitMs) * 1000);
-      }
+      probe.wait(busy ? busy_wait_ms : kIdleWaitMs, on_record);
       now = mono_ns();
       if (now - last_scan >= kScanEveryNs) {
         rings.scan(session, now);
@@ -593,14 +341,7 @@ int record(const RecordOptions& o) {
   g_child = 0;
 
   // ---- drain what is left, then the footer.
-  uint64_t lost = 0;
-#ifdef HAKMEM_HAVE_BPF
-  if (probe) {
-    while (probe->poll(0, on_record) > 0) {
-    }
-    lost = probe->lost();
-  }
-#endif
+  const uint64_t lost = probe.drain(on_record);
   rings.finish(session);
   session.flush_syscalls();
   const uint64_t end = mono_ns();
@@ -618,7 +359,8 @@ int record(const RecordOptions& o) {
                                    : fmt::format("stopped by a second signal; {} still runs",
                                                  o.command[0]);
   restore_signal_handlers();
-  print_summary(session, o, trace_path, lost, end - start_mono, outcome);
+  print_summary(session, o.preload ? "" : "not recorded (--no-preload)", o.bpf, out.path(), lost,
+                end - start_mono, outcome);
   return session.failed() || broken ? kExitTraceWriteFailed : code;
 }
 

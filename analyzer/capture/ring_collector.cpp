@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -131,7 +132,18 @@ void RingCollector::close_ring(RingSink& sink, Ring& r) {
 void RingCollector::end_ring(RingSink& sink, Ring& r) {
   flush(sink, r);
   sink.ring_closed(r.info(2));
-  ::unlink((dir_ + "/" + r.name).c_str());
+  const std::string path = dir_ + "/" + r.name;
+  // A writer that lives on (detached by `attach`, or left running by a
+  // stopped `record`) keeps the file mapped, and with it every page it
+  // touched. Punching them out frees them now; the file keeps its size, so
+  // a late write into it faults in a fresh zero page, never SIGBUS.
+  if (const int fd = ::open(path.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC); fd >= 0) {
+    struct stat st{};
+    if (fstat(fd, &st) == 0 && st.st_size > 0)
+      ::fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, st.st_size);
+    ::close(fd);
+  }
+  ::unlink(path.c_str());
   done_.insert(r.name);
 }
 

@@ -5,7 +5,8 @@
 // directory (HAKMEM_RING=<dir>/ring, see hakmem/ring_format.h). scan()
 // attaches to rings that appeared, poll() copies out what was committed, and
 // retire() drains the rings whose writer is gone (exited, died, or exec'd:
-// RingReader::writer_alive()) and deletes their files. Records
+// RingReader::writer_alive()) and deletes their files, after freeing their
+// pages (a writer still alive keeps its mapping). Records
 // reach the sink in batches of at most `batch` records, each batch as soon
 // as it is full or its oldest record has waited `max_age_ns`; nothing read is
 // ever held back past finish().

@@ -5,6 +5,8 @@
 //
 // `record` passes through the traced command's own exit code when it ran;
 // these codes are used only when hakmem-analyze itself fails or refuses.
+// `attach` returns 0 once the trace is written: the process it attached to
+// is not its child, and its exit status is not ours to know.
 #pragma once
 
 #include <array>
@@ -21,9 +23,11 @@ inline constexpr int kExitNoBtf = 4;
 inline constexpr int kExitBpfLoadFailed = 5;
 inline constexpr int kExitLaunchFailed = 6;
 inline constexpr int kExitTraceWriteFailed = 7;
+inline constexpr int kExitNoSuchProcess = 8;
+inline constexpr int kExitNotTraceable = 9;
 
 // Meanings as the README's table words them (Markdown: `code` for names).
-inline constexpr std::array<std::pair<int, std::string_view>, 8> kExitCodes{{
+inline constexpr std::array<std::pair<int, std::string_view>, 10> kExitCodes{{
     {kExitOk, "success (`check`: every threshold held)"},
     {kExitCheckFailed, "`check`: a threshold failed (each failure is named)"},
     {kExitBadInput, "bad usage, or an unreadable or hostile input file"},
@@ -32,6 +36,8 @@ inline constexpr std::array<std::pair<int, std::string_view>, 8> kExitCodes{{
     {kExitBpfLoadFailed, "the probe failed to load or attach (or the build has no BPF)"},
     {kExitLaunchFailed, "the command could not be started, or libhakmem.so was not found"},
     {kExitTraceWriteFailed, "the trace could not be created, written or completed"},
+    {kExitNoSuchProcess, "`attach`: no process has that pid"},
+    {kExitNotTraceable, "`attach`: not allowed to trace that process (another user's, or a kernel thread): attach as its user or as root"},
 }};
 
 }  // namespace hk::analyze

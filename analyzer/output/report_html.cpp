@@ -104,8 +104,11 @@ class Page {
       body_ += fmt::format("<tr><th>{}</th><td>{}</td></tr>\n", esc(k), esc(v));
     };
     if (!t.command.empty()) row("command", t.command);
-    row("run", fmt::format("{} wall, {} process(es), {} thread(s), exit status {}", format_ns(t.wall_ns()),
-                           t.processes, t.threads, t.exit_status));
+    if (t.attached_pid)
+      row("attached", fmt::format("to pid {}, {} after it started; nothing before is in the trace", t.attached_pid,
+                                  format_ns(t.attached_after_ns)));
+    row("run", fmt::format("{} wall, {} process(es), {} thread(s){}", format_ns(t.wall_ns()), t.processes, t.threads,
+                           t.attached_pid ? "" : fmt::format(", exit status {}", t.exit_status)));
     row("sources", fmt::format("allocator events: {}; kernel records: {}",
                                t.has_allocator ? std::to_string(t.events) : "none (recorded with --no-preload)",
                                t.has_kernel ? std::to_string(t.syscall_records) : "none (recorded with --no-bpf)"));

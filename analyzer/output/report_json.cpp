@@ -53,6 +53,8 @@ void trace(Json& j, const Report& r) {
                 {"processes", t.processes},
                 {"threads", t.threads},
                 {"exit_status", t.exit_status},
+                {"attached_pid", t.attached_pid},
+                {"attached_after_ns", t.attached_after_ns},
                 {"out_of_order", t.out_of_order}};
   const AllocatorConfig& c = r.allocator.config;
   Json& config = j["config"] = {{"seen", c.seen}};

@@ -59,8 +59,11 @@ void header(std::string& out, const Report& r, const Style& st) {
   const TraceSummary& t = r.trace;
   out += st.bold(fmt::format("hakmem report: {}", t.path)) + "\n";
   if (!t.command.empty()) out += fmt::format("  command   {}\n", t.command);
-  out += fmt::format("  run       {} wall, {} process(es), {} thread(s), exit status {}\n", format_ns(t.wall_ns()),
-                     t.processes, t.threads, t.exit_status);
+  if (t.attached_pid)
+    out += fmt::format("  attached  to pid {}, {} after it started; nothing before is in the trace\n",
+                       t.attached_pid, format_ns(t.attached_after_ns));
+  out += fmt::format("  run       {} wall, {} process(es), {} thread(s){}\n", format_ns(t.wall_ns()), t.processes,
+                     t.threads, t.attached_pid ? "" : fmt::format(", exit status {}", t.exit_status));
   out += fmt::format("  sources   allocator events: {}   kernel records: {}\n",
                      t.has_allocator ? num(t.events) : "none (no preload)",
                      t.has_kernel ? num(t.syscall_records) : "none (no BPF)");

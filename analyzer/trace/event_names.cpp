@@ -49,6 +49,7 @@ constexpr std::array<TypeRow, HK_EV_TYPE_COUNT> kTypes{{
     {"fork", {"child_pid", "", "parent_pid", "", ""}},
     {"exec", {"pid", "", "previous_ring_start_ns", "", ""}},
     {"snapshot", {"", "block_size", "used", "parked", "live"}},
+    {"attach", {"pid", "mapped_bytes", "superslabs_mapped", "threads_alive", "request"}},
 }};
 
 template <size_t N>

@@ -105,6 +105,14 @@ enum hk_event_type {
    * exists even with the drain off. */
   HK_EV_SNAPSHOT = 23,
 
+  /* The first record of a ring that `hakmem-analyze attach` switched on in
+   * a running process (attach_format.h): what came before is not in the
+   * ring, so this says where the allocator stood. addr=pid, len=bytes the
+   * allocator had mapped (the ring itself excluded: its HK_EV_OS_MMAP
+   * follows), a=SuperSlabs mapped, b=threads alive, c=the attach request's
+   * generation. */
+  HK_EV_ATTACH = 24,
+
   HK_EV_TYPE_COUNT
 };
 

@@ -1,5 +1,6 @@
 // `hakmem-analyze record` and `events`, end to end, on record_target.
 #include "subprocess.h"
+#include "temp_dir.h"
 #include "trace/trace_file.h"
 
 #include <gtest/gtest.h>
@@ -23,19 +24,9 @@ namespace {
 
 constexpr uid_t kNobody = 65534;
 
-class TempDir {
- public:
-  TempDir() {
-    char t[] = "/tmp/hk-record-test.XXXXXX";
-    path_ = mkdtemp(t);
-    // Also writable by `nobody`, for the unprivileged runs.
-    chmod(path_.c_str(), 0777);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
+// Also writable by `nobody`, for the unprivileged runs.
+struct TempDir : hk_test::TempDir {
+  TempDir() : hk_test::TempDir("/tmp/hk-record-test", true) {}
 };
 
 // When we are root, runs argv as nobody (what an unprivileged user gets);
