@@ -154,7 +154,7 @@ void WhatIf::on_event(uint32_t pid, const hk_event& ev) {
   switch (ev.type) {
     case HK_EV_CONFIG: case HK_EV_OS_MMAP: case HK_EV_OS_MUNMAP: case HK_EV_OS_MADVISE: case HK_EV_SS_MAP:
     case HK_EV_SS_UNMAP: case HK_EV_LRU_PUSH: case HK_EV_LRU_POP_HIT: case HK_EV_LRU_POP_MISS:
-    case HK_EV_LRU_EVICT: case HK_EV_LARGE_MAP: case HK_EV_LARGE_UNMAP: case HK_EV_LARGE_REUSE:
+    case HK_EV_LRU_EVICT: case HK_EV_LARGE_MAP: case HK_EV_LARGE_UNMAP: case HK_EV_LARGE_REUSE: case HK_EV_ATTACH:
       break;
     default:
       return;

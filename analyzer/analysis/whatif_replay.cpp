@@ -5,6 +5,13 @@
 namespace hk::analyze {
 
 void OsReplay::on_event(const hk_event& ev) {
+  if (ev.type == HK_EV_ATTACH) {
+    // An attached trace starts mid-run: what the allocator had mapped by
+    // then stays mapped in every row (no model replays its history).
+    other_bytes_ += int64_t(ev.len);
+    note_peak();
+    return;
+  }
   if (ev.type != HK_EV_OS_MMAP && ev.type != HK_EV_OS_MUNMAP && ev.type != HK_EV_OS_MADVISE) return;
   uint8_t purpose = ev.reason;
   if (ev.reason == HK_OS_ALIGN_TRIM) {

@@ -20,7 +20,8 @@ class OsReplay {
   // `owned` is the hk_os_reason the model replaces (its alignment trims
   // are the model's too).
   explicit OsReplay(uint8_t owned) : owned_(owned) {}
-  // Books an HK_EV_OS_* event not owned by the model; ignores other types.
+  // Books an HK_EV_OS_* event not owned by the model, and an attached
+  // trace's HK_EV_ATTACH (what was mapped before); ignores other types.
   void on_event(const hk_event& ev);
   // The model's own mapped bytes changed (by delta, all processes).
   void model_bytes(int64_t delta);

@@ -92,6 +92,18 @@ TEST(WhatIf, LruArithmetic) {
   EXPECT_EQ(four.counts->peak_mapped_bytes, 3u * (2u << 20));
 }
 
+TEST(WhatIf, AnAttachedTraceKeepsWhatWasMappedBeforeInEveryRow) {
+  // attach's first record: 5 MiB mapped before the ring opened. Each row's
+  // peak is the replay's own plus those bytes.
+  auto peak = [](uint64_t cap, bool attached) {
+    auto m = make_lru_model(cap);
+    if (attached) m->on_event(1, synth::allocator_event(1, HK_EV_ATTACH, 1, HK_CLASS_NONE, 0, 1, 5u << 20, 2));
+    m->on_event(1, synth::allocator_event(2, HK_EV_LRU_POP_MISS, 1, HK_CLASS_NONE, 0, 0, 0, 0));
+    return m->finish(Report{}).counts->peak_mapped_bytes;
+  };
+  for (uint64_t cap : {0u, 4u}) EXPECT_EQ(peak(cap, true), peak(cap, false) + (5u << 20)) << "cap " << cap;
+}
+
 TEST(WhatIf, RowsTheTraceCannotPredictSayWhatTheyNeed) {
   WhatIfRequest q;
   q.trim_thresholds = {64u << 10, 1u << 20};
