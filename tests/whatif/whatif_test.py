@@ -128,7 +128,7 @@ elif MODE == "hakmem":
     # Random sizes 128 KiB..4 MiB recorded with the cache off: split, merge
     # and eviction at caps below, around and above the working set.
     hakmem_case("large_block_loop", ["1000", "7"], "large_cache", "--large-cache", "HAKMEM_LARGE_CACHE_CAP",
-                {"HAKMEM_LARGE_CACHE_CAP": "0"}, ["512K", "4M", "64M"], LARGE_FIELDS)
+                {"HAKMEM_LARGE_CACHE_CAP": "0"}, ["1M", "4M", "64M"], LARGE_FIELDS)
     # Where the trace cannot tell, the row says so instead of guessing.
     cached = record("large_block_loop", ["200", "7"], {}, ["--no-bpf"])
     for r in whatif(cached, "--large-cache", ["0", "256M"]) + whatif(cached, "--purge-delay", ["0", "1000"]):
