@@ -67,21 +67,16 @@ inline void* alloc(size_t size) {
 
 // Pushes p (a block of slab s, owned by this thread) onto its SLL. Every
 // slow path is a tail call, so the fast path needs no stack frame.
-inline void push_local(ThreadCache* tc, void* p, Slab* s, uintptr_t key) {
+inline void push_local(ThreadCache* tc, void* p, Slab* s) {
   uintptr_t* word = static_cast<uintptr_t*>(p);
   Bin* b = reinterpret_cast<Bin*>(reinterpret_cast<char*>(tc) + s->bin_offset);
   const uint32_t n = b->count.load(std::memory_order_relaxed);
   if (__builtin_expect(n >= b->cap, 0)) return free_overflow(p, s);
   word[0] = reinterpret_cast<uintptr_t>(b->head);
-  word[1] = key;
+  word[1] = tc->free_key;
   b->head = p;
   b->count.store(uint16_t(n + 1), std::memory_order_relaxed);
   if (__builtin_expect(--tc->tick_left == 0, 0)) return drain_tick();
-}
-
-inline void free_local(void* p, Slab* s) {
-  ThreadCache* tc = this_cache();
-  push_local(tc, p, s, tc->free_key);
 }
 
 inline void free(void* p) {
@@ -91,7 +86,7 @@ inline void free(void* p) {
   if (__builtin_expect(s->owner.load(std::memory_order_relaxed) != tc->heap, 0))
     return free_not_owned(p, s);
   if (__builtin_expect(!is_block_start(s, p), 0)) return invalid_free(p);
-  push_local(tc, p, s, tc->free_key);
+  push_local(tc, p, s);
 }
 
 }  // namespace hk

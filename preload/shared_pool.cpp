@@ -209,8 +209,7 @@ bool pool_free_unowned(Slab* page, void* p) {
   Slab* s = slab_head(page);
   if (s->state != kSlabOrphan) fatal("free(): invalid pointer or double free of", p);
   if (!is_carved_block(s, p) || s->used == 0) fatal("free(): invalid pointer or double free of", p);
-  static_cast<uintptr_t*>(p)[0] = reinterpret_cast<uintptr_t>(s->freelist);
-  static_cast<uintptr_t*>(p)[1] = g_free_key;  // the pop's double-free check
+  link_free(p, s->freelist);
   s->freelist = p;
   drop(g_stats.class_used[s->cls]);
   if (--s->used == 0) {

@@ -124,8 +124,7 @@ void* return_run(ThreadHeap* h, void* p, Tally& t, uint64_t limit) {
     if ((reinterpret_cast<uintptr_t>(p) & off_mask) >= carved_end || n == used)
       double_free(p);
     // A remotely freed block has no key yet; refill hands freelists over whole.
-    static_cast<uintptr_t*>(p)[0] = reinterpret_cast<uintptr_t>(list);
-    static_cast<uintptr_t*>(p)[1] = g_free_key;
+    link_free(p, list);
     list = p;
     ++n;
     p = next;
@@ -429,9 +428,8 @@ void* refill(ThreadHeap* h, unsigned cls) {
     // Carve backwards so the SLL hands blocks out in address order.
     char* base = slab_base(s) + size_t(s->carved) * s->bsize;
     for (uint32_t i = n; i-- > 0;) {
-      auto* p = reinterpret_cast<uintptr_t*>(base + size_t(i) * s->bsize);
-      p[0] = reinterpret_cast<uintptr_t>(head);
-      p[1] = g_free_key;
+      void* p = base + size_t(i) * s->bsize;
+      link_free(p, head);
       head = p;
     }
     s->carved += n;
@@ -516,7 +514,7 @@ void* global_alloc(unsigned cls) {
   Guard g(g_global_lock);
   Bin& b = g_global_bins[cls];
   if (void* p = b.head) {
-    if (static_cast<uintptr_t*>(p)[1] != g_free_key) double_free(p);
+    expect_parked(p);
     b.head = *static_cast<void**>(p);
     store(b.count, load(b.count) - 1);
     return p;
@@ -560,7 +558,7 @@ void* refill_or_attach(unsigned cls) {
 void* refill_and_alloc(unsigned cls) {
   auto* p = static_cast<uintptr_t*>(refill_or_attach(cls));
   if (!p) return nullptr;
-  if (p[1] != g_free_key) double_free(p);  // the pop's check (hot_path.h)
+  expect_parked(p);
   p[1] = 0;
   return p;
 }
@@ -596,7 +594,7 @@ void free_overflow(void* p, Slab* s) {
   ThreadCache& tc = t_tc;
   ThreadHeap* h = tc.heap;
   Bin& b = tc.bins[s->cls];
-  if (grow_sll(b, h->cls[s->cls], s->cls)) return push_local(&tc, p, s, tc.free_key);
+  if (grow_sll(b, h->cls[s->cls], s->cls)) return push_local(&tc, p, s);
   // The most recently freed half goes: its blocks are still in cache, so
   // walking and returning them is cheap, where the older half is cold (a
   // fill/free-all phase touched megabytes since). tcmalloc releases from
@@ -619,11 +617,7 @@ void free_overflow(void* p, Slab* s) {
     store(L.spill_count, load(L.spill_count) + n);
     bump(g_stats.blocks_spilled, n);
   }
-  static_cast<uintptr_t*>(p)[0] = reinterpret_cast<uintptr_t>(b.head);
-  static_cast<uintptr_t*>(p)[1] = tc.free_key;
-  b.head = p;
-  store(b.count, load(b.count) + 1);
-  if (--tc.tick_left == 0) drain_tick();
+  push_local(&tc, p, s);  // the SLL is at half its capacity now
 }
 
 void drain_tick() {

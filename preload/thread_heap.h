@@ -93,6 +93,17 @@ void free_not_owned(void* p, Slab* s); // another thread (or nobody) owns s
 extern uintptr_t g_free_key;
 void init_free_key();
 
+// Links free block p in front of `next` on a freelist it may be handed out
+// from, with the key.
+inline void link_free(void* p, const void* next) {
+  static_cast<uintptr_t*>(p)[0] = reinterpret_cast<uintptr_t>(next);
+  static_cast<uintptr_t*>(p)[1] = g_free_key;
+}
+// The pop's check, for the slow paths that hand a block out directly.
+inline void expect_parked(const void* p) {
+  if (static_cast<const uintptr_t*>(p)[1] != g_free_key) double_free(p);
+}
+
 // Returns every block this thread parks (SLL and spill) to its slabs and
 // collects remote frees. No-op on a thread without a heap.
 void drain_current_thread(hk_drain_reason reason);
