@@ -39,6 +39,23 @@ std::string abort_line_regex(const void* p) {
 // neither warns about nor rearranges the deliberate misuse below.
 void (*volatile g_free)(void*) = free;
 
+// hakmem catches a small block's double free when the block would be handed
+// out again (hot_path.h), not in the second free(): the mallocs that follow
+// must abort before two of them return the same block.
+void* (*volatile g_malloc)(size_t) = malloc;
+
+// n mallocs of `size`, none freed: if `twice` comes back a second time, two
+// owners hold it, which must never happen: the allocator has to abort first.
+// Returning normally fails the death test too.
+void malloc_until_repeat(size_t size, int n, const void* twice) {
+  int seen = 0;
+  for (int i = 0; i < n; ++i)
+    if (g_malloc(size) == twice && ++seen == 2) {
+      fprintf(stderr, "block %p handed out twice\n", twice);
+      _exit(0);  // no abort line and status 0: EXPECT_DEATH fails
+    }
+}
+
 class BadFree : public testing::Test {
  protected:
   // Fork, never re-exec: the expected line names an address from this
@@ -86,27 +103,6 @@ TEST_F(BadFree, InteriorPointerOfLargeBlockAborts) {
   free(block);
 }
 
-namespace {
-
-// hakmem catches a small block's double free when the block would be handed
-// out again (hot_path.h), not in the second free(): the mallocs that follow
-// must abort before two of them return the same block.
-void* (*volatile g_malloc)(size_t) = malloc;
-
-// n mallocs of `size`, none freed: if `twice` comes back a second time, two
-// owners hold it, which must never happen: the allocator has to abort first.
-// Returning normally fails the death test too.
-void malloc_until_repeat(size_t size, int n, const void* twice) {
-  int seen = 0;
-  for (int i = 0; i < n; ++i)
-    if (g_malloc(size) == twice && ++seen == 2) {
-      fprintf(stderr, "block %p handed out twice\n", twice);
-      _exit(0);  // no abort line and status 0: EXPECT_DEATH fails
-    }
-}
-
-}  // namespace
-
 TEST_F(BadFree, ImmediateDoubleFreeOfSmallBlockAborts) {
   void* p = opaque(malloc(48));
   ASSERT_EQ(hakmem_owns(p), 1);
@@ -140,9 +136,9 @@ TEST_F(BadFree, DoubleFreeWithAnotherFreeInBetweenAborts) {
 
 TEST_F(BadFree, DoubleFreeLeftThroughDrainsIsCaughtBeforeReuse) {
   // Frees of other blocks between the double free and the next mallocs run
-  // the periodic drain and the SLL's overflow, which return the twice-freed
-  // block (both entries) to its slab's freelist; it must still never reach
-  // two owners.
+  // the periodic drain and the SLL's overflow, which can return the
+  // twice-freed block (both entries) to its slab's freelist; it must still
+  // never reach two owners.
   void* a = opaque(malloc(64));
   ASSERT_EQ(hakmem_owns(a), 1);
   EXPECT_DEATH(
