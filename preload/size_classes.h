@@ -76,10 +76,10 @@ constexpr ClassTables make_class_tables() {
     cap = cap < 16 ? 16 : (cap > 256 ? 256 : cap);
     t.sll_cap[c] = uint16_t(cap);
     // A class the program fills and frees in bulks larger than that grows
-    // its SLL to 1 MiB of blocks (at most 4096), so the bulk cycles
+    // its SLL to 4 MiB of blocks (at most 4096), so the bulk cycles
     // through the thread cache instead of through the slabs (glibc's
     // bench-malloc-simple pattern: 1000 blocks of one size, then free all).
-    size_t max = 1048576 / s;
+    size_t max = 4194304 / s;
     max = max < cap ? cap : (max > 4096 ? 4096 : max);
     t.sll_cap_max[c] = uint16_t(max);
   }

@@ -47,6 +47,7 @@ struct ThreadHeap {
   uint32_t tid;
   uint32_t slow_calls;
   uint32_t frees_since_drain;
+  uint32_t ticks_in_window;  // periodic drains since the idle window opened
   EventBacklog events;  // its drains and inbox collections, logged summed
 };
 
@@ -289,14 +290,28 @@ void* cut_sll_head(Bin& b, uint32_t n) {
 }
 
 // The periodic drain returns about three quarters of each SLL's idle
-// blocks (idle_blocks: untouched all interval), or of its upper half if
-// that is more; blocks in use since are hot and mostly stay. Every other
-// drain (thread exit, trim, hakmem_drain_now) returns everything, spill
-// lists included.
+// blocks (idle_blocks: untouched all of the idle window), or of its upper
+// half if that is more; blocks in use since are hot and mostly stay. Every
+// other drain (thread exit, trim, hakmem_drain_now) returns everything,
+// spill lists included.
+//
+// The idle window spans kIdleWindowTicks drain intervals, not one: a
+// program that frees a batch and allocates it again (fill/free-all, a
+// request pool) frees for many intervals in a row without a single pop, and
+// a one-interval window called the whole batch idle and sent it back to
+// its slabs, which went to the pool and came back in the next refills
+// (fill_free_all 400 20000: 95% of the freed blocks drained, 99K slab
+// acquire/release pairs). A window of 16 intervals is longer than such a
+// free phase, so the next allocation phase's pops reach the blocks first;
+// a class the program stopped using still goes back within 16K frees.
+constexpr uint32_t kIdleWindowTicks = 16;
+
 void drain_heap(ThreadHeap* h, hk_drain_reason reason) {
   Tally t;
   const bool idle_only = reason == HK_DRAIN_INTERVAL;
-  for (unsigned c = 0; c < kNumClasses; ++c) {
+  const bool window_closed = !idle_only || ++h->ticks_in_window >= kIdleWindowTicks;
+  if (window_closed) h->ticks_in_window = 0;
+  for (unsigned c = 0; window_closed && c < kNumClasses; ++c) {
     Bin& b = h->bins[c];
     ClassLists& L = h->cls[c];
     void* back = nullptr;
@@ -493,6 +508,7 @@ ThreadHeap* attach_heap() {
     h->tid = uint32_t(gettid());
     h->slow_calls = 0;
     h->frees_since_drain = 0;
+    h->ticks_in_window = 0;
     h->events.reset();
     h->next = g_live;
     g_live = h;

@@ -282,7 +282,7 @@ TEST(RecorderFaults, SigkilledRecordLeavesATraceReadUpToTheCut) {
   Scratch d;
   const auto out = d.at("t.trace");
   Held h(record_argv({"--no-bpf", "-o", out},
-                     {HK_RECORD_TARGET, "alloc", "2000000", "sleep", "10000"}),
+                     {HK_RECORD_TARGET, "alloc", "10000000", "sleep", "10000"}),
          d.at("err"));
   h.release();
   // Chunks wait at most 100 ms in the recorder: after 800 ms the target's
@@ -326,8 +326,8 @@ class FullDisk : public ::testing::Test {
 
 TEST_F(FullDisk, GivesOneLineExitSevenAndAPartialTraceThatOpens) {
   const auto out = mnt_ + "/t.trace";
-  // About 16k ring records (1 MiB of trace), at a few per millisecond.
-  auto r = run(record_argv({"--no-bpf", "-o", out}, {HK_RECORD_TARGET, "alloc", "20000000"}));
+  // About 7k ring records (470 KiB of trace), most of them snapshots.
+  auto r = run(record_argv({"--no-bpf", "-o", out}, {HK_RECORD_TARGET, "alloc", "40000000"}));
   EXPECT_EQ(r.exit_code, 7) << r.err;
   EXPECT_EQ(count(r.err, "No space left on device"), 1u) << r.err;
   // The target was not disturbed: it ran to its end and exited 0.
