@@ -66,13 +66,14 @@ HK_API void hakmem_get_stats(struct hakmem_stats* out) {
   out->peak_mapped_bytes = get(s.peak_mapped_bytes);
   out->threads_alive = get(s.threads_alive);
   out->threads_started = get(s.threads_started);
-  uint64_t parked[kNumClasses];
-  parked_by_class(parked);
+  uint64_t parked[kNumClasses], capacity[kNumClasses];
+  parked_by_class(parked, capacity);
   for (unsigned c = 0; c < kNumClasses; ++c) {
     hakmem_class_stats& cs = out->classes[c];
     cs.block_size = class_size(c);
     cs.used = get(s.class_used[c]);
     cs.parked = parked[c];
+    cs.cache_capacity = capacity[c];
     out->blocks_used += cs.used;
     out->blocks_parked += cs.parked;
   }

@@ -76,7 +76,10 @@ SuperSlab* lru_pop(unsigned cls) {
 
 void lru_purge_pass() {
   for (SuperSlab* ss = g_lru_head; ss; ss = ss->next) {
-    if (ss->lru_age == kPurgeAged) purge_range(reinterpret_cast<char*>(ss) + kSlabSize, kSsSize - kSlabSize);
+    if (ss->lru_age == kPurgeAged) {
+      purge_range(reinterpret_cast<char*>(ss) + kSlabSize, kSsSize - kSlabSize);
+      ss->touched = 0;
+    }
     if (ss->lru_age != kPurgeDone) ++ss->lru_age;
   }
 }

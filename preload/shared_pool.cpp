@@ -120,6 +120,7 @@ void release_locked(Slab* s) {
 
 // Purges each run of pages that stayed free through a whole period.
 void purge_free_pages(SuperSlab* ss) {
+  ss->touched &= ~ss->free_aged;
   for (uint64_t m = ss->free_aged; m;) {
     const unsigned first = unsigned(__builtin_ctzll(m));
     const uint64_t rest = ~(m >> first);
@@ -134,20 +135,25 @@ void purge_free_pages(SuperSlab* ss) {
 }  // namespace
 
 
-Slab* pool_acquire_slab(ThreadHeap* h, unsigned cls) {
+Slab* pool_acquire_slab(ThreadHeap* h, unsigned cls, bool may_grow) {
   Guard g(g_pool_lock);
   if (Slab* s = adopt_orphan_locked(h, cls)) return s;
   const unsigned pages = kClasses.pages[cls];
   // The first partly used SuperSlab with room for the slab (a bounded
   // look: one-page slabs fill the holes the others cannot use).
+  // Without may_grow, only pages an earlier slab faulted in and no purge
+  // gave back: others would raise the footprint.
   SuperSlab* ss = g_partial_ss;
   uint64_t runs = 0;
-  for (int budget = 8; ss && budget-- > 0; ss = ss->next)
-    if ((runs = free_runs(ss->free_mask, pages)) != 0) break;
+  for (int budget = 8; ss && budget-- > 0; ss = ss->next) {
+    const uint64_t room = may_grow ? ss->free_mask : ss->free_mask & ss->touched;
+    if ((runs = free_runs(room, pages)) != 0) break;
+  }
   if (!runs) {
+    if (!may_grow) return nullptr;
     ss = lru_pop(cls);
-    // Its free pages are resident unless the LRU purged them.
-    if (ss && ss->lru_age != kPurgeDone) ss->free_new = ss->free_mask;
+    // Its free pages are resident where touched, unless the LRU purged them.
+    if (ss) ss->free_new = ss->free_mask & ss->touched;
     if (!ss) ss = superslab_map();
     if (!ss) return nullptr;
     list_push(g_partial_ss, ss);
@@ -157,6 +163,7 @@ Slab* pool_acquire_slab(ThreadHeap* h, unsigned cls) {
   const unsigned idx = unsigned(__builtin_ctzll(runs));
   const uint64_t taken = ~(((uint64_t(1) << pages) - 1) << idx);
   ss->free_mask &= taken;
+  ss->touched |= ~taken;
   ss->free_new &= taken;
   ss->free_aged &= taken;
   ++ss->active;

@@ -21,8 +21,10 @@ namespace hk {
 extern Mutex g_pool_lock;
 
 // A slab owned by h for class cls, removed from any pool list (list ==
-// kOnNone). nullptr when the OS refuses memory.
-Slab* pool_acquire_slab(ThreadHeap* h, unsigned cls);
+// kOnNone). nullptr when the OS refuses memory, or, when !may_grow, when
+// no mapped SuperSlab has room in pages that are resident already (an
+// earlier slab's, not purged since).
+Slab* pool_acquire_slab(ThreadHeap* h, unsigned cls, bool may_grow);
 
 // The owner releases s, whose used count reached 0 (it has dropped
 // slabs_nonempty then): one SLAB_RELEASE record, reason

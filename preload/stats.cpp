@@ -16,8 +16,8 @@ uint64_t get(const std::atomic<uint64_t>& c) { return c.load(std::memory_order_r
 
 void print_stats() {
   const Counters& s = g_stats;
-  uint64_t per_class[kNumClasses];
-  parked_by_class(per_class);
+  uint64_t per_class[kNumClasses], capacity[kNumClasses];
+  parked_by_class(per_class, capacity);
   uint64_t used = 0, parked = 0;
   for (unsigned c = 0; c < kNumClasses; ++c) used += get(s.class_used[c]), parked += per_class[c];
   Line().s("[hakmem] pid=").u(uint64_t(getpid())).s(" config: drain_interval=").u(g_cfg.drain_interval)

@@ -94,6 +94,9 @@ struct SuperSlab {
   // since the last purge pass, and freed before it. Both are subsets of
   // free_mask; the LRU purges a whole SuperSlab by lru_age instead.
   uint64_t free_new, free_aged;
+  // Pages a slab has held since the SuperSlab was mapped or last purged:
+  // the others were never faulted in, and a slab there raises the RSS.
+  uint64_t touched;
   SuperSlab* prev;
   SuperSlab* next;
   uint8_t where;    // SsWhere

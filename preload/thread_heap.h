@@ -114,9 +114,9 @@ void log_event_backlog();
 // in its inbox; collect them.
 void collect_global_inbox();
 
-// Any thread: blocks parked in all thread caches, per class (read racily,
-// under the heap-list lock).
-void parked_by_class(uint64_t (&parked)[kNumClasses]);
+// Any thread: blocks parked in all thread caches, per class, and the sum
+// of those caches' capacities (read racily, under the heap-list lock).
+void parked_by_class(uint64_t (&parked)[kNumClasses], uint64_t (&capacity)[kNumClasses]);
 // Any thread: one HK_EV_SNAPSHOT per active class (only when a ring is open).
 void emit_snapshots();
 

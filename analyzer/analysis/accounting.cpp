@@ -27,7 +27,7 @@ void Accounting::add(const hk_event& ev) {
   // Thread caches are read racily by the allocator; never let a torn read
   // produce more parked blocks than used ones.
   const uint64_t parked = ev.b < ev.a ? ev.b : ev.a;
-  c.add(SnapshotPoint{ev.ts_ns, ev.a, parked, ev.c});
+  c.add(SnapshotPoint{ev.ts_ns, ev.a, parked, ev.c, ev.addr});
 }
 
 }  // namespace hk::analyze

@@ -24,6 +24,7 @@ struct SnapshotPoint {
   uint64_t used = 0;    // counted used by the slabs
   uint64_t parked = 0;  // sitting in thread caches
   uint64_t live = 0;    // really in use by the program
+  uint64_t capacity = 0;  // what the thread caches may hold (0: not logged)
 };
 
 struct ClassAccounting {

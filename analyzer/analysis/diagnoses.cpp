@@ -29,7 +29,7 @@ constexpr uint64_t kChurnMinRemaps = 16;
 constexpr double kChurnMinRemapShare = 0.25;
 // Accounting gap: the class must show the gap (ClassAccounting::shows_gap)
 // in several snapshots, and in most of them, not just in one taken between
-// two drains, and larger than the drain interval allows (designed_gap). A
+// two drains, and larger than the design allows (designed_gap). A
 // short run may log only a couple of snapshots; there the gap also counts as
 // persistent when nothing could ever close it: the drain is configured off
 // and no drain ran.
@@ -173,17 +173,19 @@ bool never_drained(const Report& r) {
 }
 
 // With the drain on, each thread may hold up to one drain interval of freed
-// blocks between two drains: that gap is the design, not a fault.
-uint64_t designed_gap(const Report& r) {
+// blocks between two drains, and its caches as many as their capacities
+// (which grow while the program cycles bulks: the snapshot logs them): that
+// gap is the design, not a fault.
+uint64_t designed_gap(const Report& r, const SnapshotPoint& p) {
   const AllocatorConfig& cfg = r.allocator.config;
   if (!cfg.seen || cfg.drain_interval == 0) return 0;
-  return cfg.drain_interval * std::max<uint64_t>(1, r.trace.threads);
+  return std::max(cfg.drain_interval * std::max<uint64_t>(1, r.trace.threads), p.capacity);
 }
 
 bool persistent_gap(const Report& r, const ClassAccounting& c) {
   if (c.gap_snapshots > 0 && never_drained(r)) return true;
   return c.gap_snapshots >= kGapMinSnapshots && ratio(c.gap_snapshots, c.snapshots) >= kGapMinSnapshotShare &&
-         c.worst.parked > designed_gap(r);
+         c.worst.parked > designed_gap(r, c.worst);
 }
 
 // The class with a persistent gap and the most parked blocks.

@@ -16,7 +16,8 @@ Json duration_object(const DurationStats& s) {
 }
 
 Json point(const SnapshotPoint& p) {
-  return {{"ts_ns", p.ts_ns}, {"used", p.used}, {"parked", p.parked}, {"live", p.live}};
+  return {{"ts_ns", p.ts_ns}, {"used", p.used}, {"parked", p.parked}, {"live", p.live},
+          {"cache_capacity", p.capacity}};
 }
 
 // A key for a type or reason this build has no name for (a newer writer).

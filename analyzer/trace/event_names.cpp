@@ -48,7 +48,7 @@ constexpr std::array<TypeRow, HK_EV_TYPE_COUNT> kTypes{{
     {"thread_exit", kThread},
     {"fork", {"child_pid", "", "parent_pid", "", ""}},
     {"exec", {"pid", "", "previous_ring_start_ns", "", ""}},
-    {"snapshot", {"", "block_size", "used", "parked", "live"}},
+    {"snapshot", {"cache_capacity", "block_size", "used", "parked", "live"}},
     {"attach", {"pid", "mapped_bytes", "superslabs_mapped", "threads_alive", "request"}},
 }};
 
@@ -61,8 +61,8 @@ constexpr std::array<std::string_view, 7> kOsReasons{
     "", "superslab", "align_trim", "large", "purge", "metadata", "ring"};
 constexpr std::array<std::string_view, 6> kSsReasons{"",     "new",  "lru_off",
                                                      "evict", "trim", "lru_full"};
-constexpr std::array<std::string_view, 5> kDrainReasons{"", "interval", "overflow",
-                                                        "thread_exit", "trim"};
+constexpr std::array<std::string_view, 6> kDrainReasons{"", "interval", "overflow",
+                                                        "thread_exit", "trim", "quiet"};
 constexpr std::array<std::string_view, 2> kSlabReleaseReasons{"", "emptied"};
 constexpr std::array<std::string_view, 2> kRemoteReasons{"", "summed"};
 

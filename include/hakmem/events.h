@@ -100,7 +100,9 @@ enum hk_event_type {
 
   /* Per-class accounting snapshot. cls=class, a=blocks counted used by the
    * slabs of the class, b=blocks parked in thread caches (sum over threads,
-   * read racily), c=live blocks (a - b, clamped at 0), len=block size.
+   * read racily), c=live blocks (a - b, clamped at 0), len=block size,
+   * addr=the blocks those caches may hold by design (the sum of their SLL
+   * capacities, which grow for bulks; 0 from writers before it was logged).
    * Logged at every drain and periodically from slow paths, so a curve
    * exists even with the drain off. */
   HK_EV_SNAPSHOT = 23,
@@ -150,7 +152,9 @@ enum hk_drain_reason {
   HK_DRAIN_INTERVAL = 1,    /* HAKMEM_TLS_SLL_DRAIN_INTERVAL frees elapsed */
   HK_DRAIN_OVERFLOW = 2,    /* a class's TLS SLL hit its capacity */
   HK_DRAIN_THREAD_EXIT = 3, /* the thread is exiting */
-  HK_DRAIN_TRIM = 4         /* malloc_trim */
+  HK_DRAIN_TRIM = 4,        /* malloc_trim */
+  HK_DRAIN_QUIET = 5        /* the heap was about to grow: classes without a pop
+                               since the last interval drain gave their SLLs back */
 };
 
 /* One event: 64 bytes. The first 8 bytes belong to the ring (its commit word)

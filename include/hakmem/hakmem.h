@@ -23,6 +23,7 @@ struct hakmem_class_stats {
   uint64_t block_size;
   uint64_t used;   /* blocks counted used by this class's slabs */
   uint64_t parked; /* of those, blocks sitting in thread caches (SLL + spill) */
+  uint64_t cache_capacity; /* what those caches may hold: their SLL capacities */
 };
 
 struct hakmem_stats {

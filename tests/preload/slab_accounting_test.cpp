@@ -165,6 +165,39 @@ TEST(Drain, AQuietClassIsReturnedAfterAWholeIdleWindow) {
   });
 }
 
+// Before the heap faults in new pages, a class that grew its SLL for a bulk
+// and had no pop since the last periodic drain gives its whole SLL back; a
+// class popped since keeps it, and so does a quiet one that never grew (a
+// few scattered blocks would empty no slab).
+TEST(Drain, QuietClassesGiveBackTheirBlocksBeforeTheHeapGrows) {
+  ASSERT_EQ(stats().drain_interval, 1024u);
+  in_thread([] {
+    constexpr int kBulk = 600, kN = 100;  // the 64-byte class's SLL starts at 256
+    const auto quiet = alloc_many(kBulk, 64);
+    const auto busy = alloc_many(kN, 96);
+    const auto small = alloc_many(kN, 128);
+    const unsigned qc = info(quiet[0]).size_class, bc = info(busy[0]).size_class,
+                   sc = info(small[0]).size_class;
+    free_all(quiet);  // overflows after a refill: the SLL grows
+    free_all(busy);
+    free_all(small);
+    for (int i = 0; i < 1024; ++i) free(opaque(malloc(32)));  // one periodic drain
+    free(opaque(malloc(96)));  // a pop since it: busy stays
+    const hakmem_stats before = stats();
+    const uint64_t parked = before.classes[qc].parked;
+    ASSERT_GT(parked, 256u) << "the bulk grew the SLL past its first capacity";
+    EXPECT_GE(before.classes[qc].cache_capacity, parked) << "the logged capacity grew with it";
+    // 64 MiB of a third class: more than any page the process has free.
+    const auto big = alloc_many(32768, 2048);
+    const hakmem_stats after = stats();
+    EXPECT_LT(after.classes[qc].parked, parked / 4) << "grown, quiet since the drain: given back";
+    EXPECT_GE(after.classes[bc].parked, uint64_t(kN) - 1) << "popped since the drain: kept";
+    EXPECT_GE(after.classes[sc].parked, uint64_t(kN)) << "quiet, never grown: kept";
+    EXPECT_GE(after.blocks_drained, before.blocks_drained + parked * 3 / 4);
+    free_all(big);
+  });
+}
+
 TEST(Drain, EmptySuperSlabEntersTheLruAndAPopHitReusesIt) {
   ASSERT_GE(stats().lru_cap, 4u);
   std::set<uintptr_t> cached;

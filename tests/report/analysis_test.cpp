@@ -159,6 +159,22 @@ TEST(Diagnoses, SeedDrainOffRunReachesTheSeedsConclusion) {
   EXPECT_EQ(evidence(g, "gap_snapshots"), 200);
 }
 
+// Drain on, a thread cache holding a bulk: more blocks parked than one drain
+// interval, most of what the slabs count used, in every snapshot. Within the
+// caches' logged capacity that is the design (the SLL grew for the bulk);
+// above it, or from a writer that does not log the capacity, it is a gap.
+TEST(Diagnoses, ABulkParkedWithinTheCachesCapacityIsNoGap) {
+  const auto run = [](uint64_t capacity) {
+    return analyse([&](Stream& s) {
+      s.config(1024, 64);
+      for (int i = 0; i < 6; ++i) s.snapshot(14, 448, 2000, 1500, capacity);
+    });
+  };
+  EXPECT_EQ(ids(run(4096)), Ids{});
+  EXPECT_EQ(ids(run(1024)), Ids{"accounting_gap"});
+  EXPECT_EQ(ids(run(0)), Ids{"accounting_gap"});
+}
+
 TEST(Diagnoses, HealthyRunRaisesNothing) {
   Report r = analyse([](Stream& s) { hk::synth::healthy(s, 300); });
   EXPECT_EQ(ids(r), Ids{});

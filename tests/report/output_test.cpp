@@ -74,7 +74,7 @@ TEST(ReportJson, FollowsTheDocumentedSchema) {
   EXPECT_EQ(j.at("join").at("rate").get<double>(), 1.0);
   ASSERT_TRUE(j.at("accounting").is_array());
   EXPECT_EQ(j.at("accounting").size(), 4u);
-  expect_counts(j.at("accounting").at(0).at("worst"), {"used", "parked", "live"});
+  expect_counts(j.at("accounting").at(0).at("worst"), {"used", "parked", "live", "cache_capacity"});
   expect_counts(j.at("drops"), {"ring_dropped", "kernel_lost", "total"});
   EXPECT_TRUE(j.at("outside").at("sites").is_array());
 }

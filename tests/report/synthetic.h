@@ -108,8 +108,8 @@ class Stream {
     os_unmap(tid, addr, size, HK_OS_SUPERSLAB);
     event(HK_EV_SS_UNMAP, tid, HK_CLASS_NONE, reason, addr, size, mapped_after);
   }
-  void snapshot(uint8_t cls, uint64_t block, uint64_t used, uint64_t parked) {
-    event(HK_EV_SNAPSHOT, pid_, cls, 0, 0, block, used, parked, used > parked ? used - parked : 0);
+  void snapshot(uint8_t cls, uint64_t block, uint64_t used, uint64_t parked, uint64_t cache_capacity = 0) {
+    event(HK_EV_SNAPSHOT, pid_, cls, 0, cache_capacity, block, used, parked, used > parked ? used - parked : 0);
   }
   // Code outside the allocator (loader, libc, program).
   void foreign_mmap(uint32_t tid, uint64_t addr, uint64_t len, uint64_t caller) {
