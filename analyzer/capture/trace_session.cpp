@@ -63,11 +63,14 @@ TraceMeta base_meta(uint64_t start_mono, uint64_t start_real) {
 }
 
 void probe_meta(TraceMeta& m, bool bpf, const std::string& attach_kind, bool user_stacks, bool faults) {
-  m["bpf"] = bpf ? "1" : "0";
+  // A flag as one char: assigning "1"/"0" literals here trips GCC 12's
+  // -Wrestrict false positive (GCC bug 105329) once inlined.
+  auto flag = [](bool on) { return std::string(1, on ? '1' : '0'); };
+  m["bpf"] = flag(bpf);
   if (!bpf) return;
   m["bpf.attach"] = attach_kind;
-  m["bpf.user_stacks"] = user_stacks ? "1" : "0";
-  m["bpf.faults"] = faults ? "1" : "0";
+  m["bpf.user_stacks"] = flag(user_stacks);
+  m["bpf.faults"] = flag(faults);
 }
 
 // ---------------------------------------------------------------- output
