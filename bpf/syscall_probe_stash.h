@@ -7,7 +7,7 @@
  * for a thread also means "this thread's process is traced". It also holds
  * the thread's open run of page faults (flushed as one HK_SYS_FAULTS record
  * when a fault leaves the run's granule, at the thread's next traced
- * syscall, and at its exit) and its RSS sampling state. Fixed-width
+ * syscall, and at its exit), its fault count and its RSS sampling state. Fixed-width
  * __u32/__u64 types only, so BPF C and C++ agree on the layout.
  */
 #ifndef HAKMEM_SYSCALL_PROBE_STASH_H
@@ -26,7 +26,8 @@ struct hk_enter_stash {
   __u64 run_ip;           /* user ip of the run's first fault */
   __u64 run_fault_ns;     /* summed time of the timed faults */
   __u32 run_timed, run_writes;
-  __u64 fault_start_ns;   /* the fault in progress, 0 when none */
+  __u32 fault_seq;        /* the thread's faults, wrapping: names a timed one */
+  __u32 pad;
   __u64 rss_last_ns;      /* the last RSS sample's time and pages */
   __u64 rss_last_pages, rss_peak_pages;
 };

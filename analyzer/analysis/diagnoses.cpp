@@ -152,8 +152,8 @@ std::optional<WhatIfQuote> whatif_quote(const Report& r, Knob k, uint64_t WhatIf
 std::string fault_clause(const Report& r, const FaultCost& c, const char* lead = ", followed by") {
   if (!r.faults.seen()) return "";
   if (c.timed == 0) return fmt::format("{} {} page faults", lead, c.faults);
-  return fmt::format("{} {} page faults taking {}{}", lead, c.faults, format_ns(c.timed_ns),
-                     c.timed == c.faults ? std::string() : fmt::format(" ({} of them timed)", c.timed));
+  return fmt::format("{} {} page faults taking {}{}", lead, c.faults, format_ns(c.ns()),
+                     c.timed == c.faults ? std::string() : fmt::format(" (scaled from {} timed)", c.timed));
 }
 
 // The call site's symbol, or its raw address.
@@ -372,7 +372,7 @@ std::optional<Diagnosis> superslab_churn(const Report& r, const std::vector<Diag
                 {"superslab_syscalls", double(ss_calls)},
                 {"superslab_syscall_ns", double(ss_ns)},
                 {"churn_faults", double(r.faults.allocator_churn_faults().faults)},
-                {"churn_fault_ns", double(r.faults.allocator_churn_faults().timed_ns)}};
+                {"churn_fault_ns", double(r.faults.allocator_churn_faults().ns())}};
   return d;
 }
 
@@ -407,7 +407,7 @@ std::optional<Diagnosis> large_block_churn(const Report& r, const std::vector<Di
                 {"remaps_within_window", double(rs.within_window)},
                 {"remap_median_ns", double(rs.interval.quantile(0.5))},
                 {"churn_faults", double(r.faults.allocator_churn_faults().faults)},
-                {"churn_fault_ns", double(r.faults.allocator_churn_faults().timed_ns)}};
+                {"churn_fault_ns", double(r.faults.allocator_churn_faults().ns())}};
   return d;
 }
 
@@ -474,7 +474,7 @@ std::optional<Diagnosis> foreign_mmap_churn(const Report& r, const std::vector<D
                 {"median_lifetime_ns", double(o.churn_lifetime().quantile(0.5))},
                 {"syscall_ns", double(ns)},
                 {"faults", double(f.faults)},
-                {"fault_ns", double(f.timed_ns)},
+                {"fault_ns", double(f.ns())},
                 {"top_site_pairs", double(top ? top->site.churn_pairs : 0)},
                 {"top_site_address", double(top ? top->site.caller : 0)}};
   return d;
@@ -487,7 +487,7 @@ std::optional<Diagnosis> madvise_churn(const Report& r, const std::vector<Diagno
   const AdviseReport* top = r.advise_sites.empty() ? nullptr : &r.advise_sites.front();
   const std::string where = top ? site_name(top->symbol, top->site.pid, top->site.caller) : "unknown call site";
   const SiteOwner owner = top ? owner_of(top->symbol) : SiteOwner::program;
-  const uint64_t cost_ns = fm.madvise_ns() + rf.timed_ns;
+  const uint64_t cost_ns = fm.madvise_ns() + rf.ns();
   const double share_pct = r.trace.wall_ns() ? 100.0 * double(cost_ns) / double(r.trace.wall_ns()) : 0.0;
   Diagnosis d;
   d.severity = share_pct >= kCriticalSyscallSharePct ? "critical" : "warning";
@@ -513,7 +513,7 @@ std::optional<Diagnosis> madvise_churn(const Report& r, const std::vector<Diagno
                 {"madvise_bytes", double(fm.madvise_bytes())},
                 {"madvise_ns", double(fm.madvise_ns())},
                 {"refaults", double(rf.faults)},
-                {"refault_ns", double(rf.timed_ns)},
+                {"refault_ns", double(rf.ns())},
                 {"refaults_timed", double(rf.timed)},
                 {"top_site_calls", double(top ? top->site.calls : 0)},
                 {"top_site_refaults", double(top ? top->site.refaults.faults : 0)},
@@ -552,7 +552,7 @@ std::optional<Diagnosis> brk_trim_churn(const Report& r, const std::vector<Diagn
                 {"bytes_regrown", double(b.bytes_regrown)},
                 {"peak_heap", double(b.peak_heap)},
                 {"regrow_faults", double(f.faults)},
-                {"regrow_fault_ns", double(f.timed_ns)}};
+                {"regrow_fault_ns", double(f.ns())}};
   return d;
 }
 

@@ -44,6 +44,12 @@ struct FaultCost {
   uint64_t timed_ns = 0;  // their summed time in the kernel
   void add(uint64_t n, uint64_t t, uint64_t ns) { faults += n, timed += t, timed_ns += ns; }
   void add(const FaultCost& c) { add(c.faults, c.timed, c.timed_ns); }
+  // The time of all the faults in the kernel, scaled up from the timed
+  // ones (the probe times a run's first fault and one in 8 after it); 0
+  // when none was timed.
+  uint64_t ns() const {
+    return timed ? uint64_t(double(timed_ns) * double(faults) / double(timed) + 0.5) : 0;
+  }
 };
 
 // One call site that gave memory back with madvise.

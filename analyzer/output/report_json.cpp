@@ -183,7 +183,7 @@ void outside(Json& j, const Report& r) {
                      {"total_ns", s.site.total_ns},
                      {"churn_pairs", s.site.churn_pairs},
                      {"faults", s.faults.faults},
-                     {"fault_ns", s.faults.timed_ns}});
+                     {"fault_ns", s.faults.ns()}});
   j["outside"] = {{"calls", o.calls()},
                   {"churn_pairs", o.churn_pairs()},
                   {"churn_bytes", o.churn_bytes()},
@@ -201,7 +201,7 @@ void outside(Json& j, const Report& r) {
 }
 
 Json fault_cost(const FaultCost& c) {
-  return {{"faults", c.faults}, {"timed", c.timed}, {"timed_ns", c.timed_ns}};
+  return {{"faults", c.faults}, {"timed", c.timed}, {"timed_ns", c.timed_ns}, {"ns", c.ns()}};
 }
 
 void faults(Json& j, const Report& r) {
@@ -219,7 +219,7 @@ void faults(Json& j, const Report& r) {
                      {"bytes", a.site.bytes},
                      {"total_ns", a.site.ns},
                      {"refaults", a.site.refaults.faults},
-                     {"refault_ns", a.site.refaults.timed_ns}});
+                     {"refault_ns", a.site.refaults.ns()}});
   constexpr uint64_t kPage = 4096;
   const RssSeries& rss = f.rss();
   Json curve = Json::array();

@@ -116,7 +116,7 @@ void syscalls(std::string& out, const Report& r, const Style& st) {
       const FaultCost c = faults_after(r, nr);
       const bool applies = nr == HK_NR_MMAP || nr == HK_NR_MADVISE || nr == HK_NR_BRK;
       cells.push_back(applies ? num(c.faults) : "");
-      cells.push_back(applies ? format_ns(c.timed_ns) : "");
+      cells.push_back(applies ? format_ns(c.ns()) : "");
     }
     t.add(cells);
   }
@@ -139,18 +139,18 @@ void page_faults(std::string& out, const Report& r, const Style& st) {
     return;
   }
   const FaultCost& all = f.total();
-  out += st.bold(fmt::format("Page faults of the traced tree: {} ({} timed, {} in the kernel)", all.faults,
-                             all.timed, format_ns(all.timed_ns))) + "\n";
+  out += st.bold(fmt::format("Page faults of the traced tree: {} ({} in the kernel, scaled from {} timed)",
+                             all.faults, format_ns(all.ns()), all.timed)) + "\n";
   TextTable t({"hit", "faults", "share", "time"}, "lrrr");
   for (size_t i = 0; i < kFaultTargets; ++i) {
     const FaultCost& c = f.by_target(FaultTarget(i));
     if (!c.faults) continue;
     t.add({fault_target_name(FaultTarget(i)), num(c.faults),
-           pct(all.faults ? 100.0 * double(c.faults) / double(all.faults) : 0.0), format_ns(c.timed_ns)});
+           pct(all.faults ? 100.0 * double(c.faults) / double(all.faults) : 0.0), format_ns(c.ns())});
   }
   out += t.render();
   auto line = [&](const char* what, const FaultCost& c) {
-    if (c.faults) out += fmt::format("  {}: {} faults, {}\n", what, c.faults, format_ns(c.timed_ns));
+    if (c.faults) out += fmt::format("  {}: {} faults, {}\n", what, c.faults, format_ns(c.ns()));
   };
   line("in memory given back with madvise within 1 s", f.refaults());
   line("in mappings outside the allocator that lived under 1 s", f.churn_faults());
@@ -162,7 +162,7 @@ void page_faults(std::string& out, const Report& r, const Style& st) {
     for (const AdviseReport& a : r.advise_sites)
       s.add({"  " + (a.symbol.empty() ? fmt::format("{:#x} (pid {})", a.site.caller, a.site.pid) : a.symbol),
              num(a.site.calls), format_bytes(a.site.bytes), format_ns(a.site.ns), num(a.site.refaults.faults),
-             format_ns(a.site.refaults.timed_ns)});
+             format_ns(a.site.refaults.ns())});
     out += s.render();
   }
   const RssSeries& rss = f.rss();
@@ -298,7 +298,7 @@ void outside(std::string& out, const Report& r, const Style& st) {
       if (faults) {
         const bool maps = sr.site.nr == HK_NR_MMAP;
         cells.push_back(maps ? num(sr.faults.faults) : "");
-        cells.push_back(maps ? format_ns(sr.faults.timed_ns) : "");
+        cells.push_back(maps ? format_ns(sr.faults.ns()) : "");
       }
       s.add(cells);
     }

@@ -39,17 +39,19 @@ enum hk_sys_kind {
   HK_SYS_EXIT = 3,  /* pid=tgid that exited (last thread); mappings gone */
   /* User page faults of thread tid, all within one 2 MiB-aligned granule,
    * with no traced syscall of that thread in between: enter_ns = first
-   * fault, exit_ns = last, args[0] = lowest fault address, args[1] =
-   * highest, args[2] = faults, args[3] = faults timed, args[4] = their
-   * summed time (fault entry to the RSS counter update that mapped the page:
-   * the lookup, the allocation and the zeroing, not the return), args[5] =
-   * write faults; caller = user ip of the first fault. */
+   * fault, exit_ns = last timed one, args[0] = lowest fault address,
+   * args[1] = highest, args[2] = faults, args[3] = faults timed (the first
+   * and one in 8 after it), args[4] = their summed time (fault entry to the
+   * RSS counter update that mapped the page: the lookup, the allocation and
+   * the zeroing, not the return), args[5] = write faults; caller = user ip
+   * of the first fault. */
   HK_SYS_FAULTS = 4,
   /* Resident memory of process pid as the kernel counts it (approximate by
    * the per-CPU counter batch), sampled at a rate limit when it changes:
    * args[0] = file pages, args[1] = anon pages, args[2] = swap entries,
    * args[3] = shmem pages, args[4] = highest file+anon+shmem pages seen
-   * since the previous sample of this thread. */
+   * since the previous sample of this thread. Taken at timed faults and
+   * after recorded syscalls. */
   HK_SYS_RSS = 5
 };
 

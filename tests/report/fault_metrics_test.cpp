@@ -18,7 +18,9 @@ using hk::synth::syscall_record;
 constexpr uint32_t kPid = 7;
 constexpr uint64_t kMs = 1'000'000;
 
-hk_sys_record faults(uint64_t seq, uint64_t ts, uint64_t lo, uint64_t n, uint64_t timed_ns) {
+// A run of n faults, `timed` of them (all by default) taking timed_ns.
+hk_sys_record faults(uint64_t seq, uint64_t ts, uint64_t lo, uint64_t n, uint64_t timed_ns,
+                     uint64_t timed = 0) {
   hk_sys_record r{};
   r.seq = seq;
   r.enter_ns = ts;
@@ -29,7 +31,7 @@ hk_sys_record faults(uint64_t seq, uint64_t ts, uint64_t lo, uint64_t n, uint64_
   r.args[0] = lo;
   r.args[1] = lo + (n - 1) * 4096;
   r.args[2] = n;
-  r.args[3] = n;
+  r.args[3] = timed ? timed : n;
   r.args[4] = timed_ns;
   return r;
 }
@@ -40,6 +42,24 @@ hk_sys_record call(uint64_t seq, uint64_t ts, uint32_t nr, uint64_t a0, uint64_t
   r.args[2] = a2;
   r.caller = caller;
   return r;
+}
+
+// The probe times a run's first fault and one in 8 after it: the time of
+// all of them is the timed ones' scaled by faults / timed.
+TEST(FaultMetrics, TheTimedFaultsTimeScalesToAllOfThem) {
+  FaultMetrics f;
+  f.add(faults(1, 1 * kMs, 0x1000, 16, 4000, 2));   // 2 of 16 timed: 32 us
+  f.add(faults(2, 2 * kMs, 0x400000, 1, 900, 1));   // the only fault, timed
+  f.add(faults(3, 3 * kMs, 0x800000, 8, 0, 0));     // all timed, 0 ns
+  f.finish();
+  const FaultCost& all = f.total();
+  EXPECT_EQ(all.faults, 25u);
+  EXPECT_EQ(all.timed, 11u);
+  EXPECT_EQ(all.timed_ns, 4900u);
+  EXPECT_EQ(all.ns(), 11136u);  // 4900 * 25 / 11, rounded
+  FaultCost none;
+  none.add(5, 0, 0);
+  EXPECT_EQ(none.ns(), 0u) << "nothing timed, nothing to scale";
 }
 
 TEST(FaultMetrics, FaultsInAMappingGoToWhoeverTheJoinSaysMadeIt) {
