@@ -50,7 +50,7 @@ const volatile bool cfg_faults = true;
 /* One fault in this many (a power of two) is timed and samples the RSS,
  * and every run's first: the clock read, the hand-off to rss_stat and its
  * task-storage lookup were over half of what the two fault programs cost
- * per fault (bpf_stats: 145 + 151 ns a fault, 117 + 100 sampled). The
+ * per fault (bpf_stats: 145 + 151 ns a fault, 96 + 77 sampled). The
  * report scales the timed faults' time up to all of them. */
 #define HK_FAULT_TIME_EVERY 8
 
@@ -279,7 +279,6 @@ static __always_inline int on_sys_exit(void* ctx, struct pt_regs* regs, long ret
   if (!s || s->nr != nr) return 0;
   s->nr = 0;
   __u64 exit_ns = bpf_ktime_get_ns();
-  if (cfg_faults) sample_rss(s, task, exit_ns);
 
   struct hk_sys_record* r = reserve_record();
   if (!r) return 0;
@@ -306,6 +305,8 @@ static __always_inline int on_sys_exit(void* ctx, struct pt_regs* regs, long ret
   r->caller = caller;
   r->stack_id = cfg_user_stacks ? bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK) : -1;
   submit_record(r, false);
+  /* The RSS the call left, behind its record in the stream. */
+  if (cfg_faults) sample_rss(s, task, exit_ns);
   return 0;
 }
 
