@@ -317,13 +317,13 @@ void drain_heap(ThreadHeap* h, hk_drain_reason reason) {
   for (unsigned c = 0; c < kNumClasses; ++c) {
     Bin& b = h->bins[c];
     ClassLists& L = h->cls[c];
-    void* back = nullptr;
-    void* spill = nullptr;
-    const uint64_t before = t.blocks;
     if (idle_only && !window_closed) {
       L.pops_at_tick = b.pops;
       continue;
     }
+    void* back = nullptr;
+    void* spill = nullptr;
+    const uint64_t before = t.blocks;
     if (idle_only) {
       // As many blocks as sat idle all interval go back; which ones does
       // not matter to the accounting, so the cheaper end of the SLL goes:
@@ -349,7 +349,7 @@ void drain_heap(ThreadHeap* h, hk_drain_reason reason) {
       back = b.head;
       b.head = nullptr;
       store(b.count, 0);
-      b.start = b.pops = 0;
+      b.start = b.pops = L.pops_at_tick = 0;
       spill = L.spill;
       L.spill = nullptr;
       store(L.spill_count, 0);
